@@ -1,0 +1,196 @@
+//! The actions: their names in every accepted spelling, their parameters, and dispatch.
+//!
+//! Each action is one module with its `Params` type (the single source of its parameters), its
+//! `run` function and its unit tests. [`run`] is the one `match` from an action to its module.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+
+use schemars::JsonSchema;
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use crate::client::TapClient;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::params::{self, Noun, ParamInfo};
+use crate::wire::{Enrichment, Entity, ErrorEntry, ExecutionState, Insight, Table, TargetEntity};
+
+pub mod ping;
+
+/// An action this binary runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Test connectivity and credentials.
+    Ping,
+}
+
+/// The names and texts of one action.
+#[derive(Debug)]
+pub struct ActionInfo {
+    /// Canonical name, as the envelope reports it.
+    pub name: &'static str,
+    /// SOAR display name.
+    pub display_name: &'static str,
+    /// SOAR script name.
+    pub script_name: &'static str,
+    /// MCP tool name.
+    pub tool_name: &'static str,
+    /// Name of the script result.
+    pub result_name: &'static str,
+    /// What it does, in one or two sentences.
+    pub description: &'static str,
+}
+
+impl Action {
+    /// Every action, in the order they are listed.
+    pub const ALL: &'static [Action] = &[Action::Ping];
+
+    /// The action's names and texts.
+    pub fn info(self) -> &'static ActionInfo {
+        match self {
+            Action::Ping => &ping::INFO,
+        }
+    }
+
+    /// The action's parameters.
+    pub fn params(self) -> Vec<ParamInfo> {
+        match self {
+            Action::Ping => params::describe::<ping::Params>(),
+        }
+    }
+
+    /// The JSON Schema of the action's parameters.
+    pub fn params_schema(self) -> Value {
+        fn of<T: JsonSchema>() -> Value {
+            params::schema_generator()
+                .into_root_schema_for::<T>()
+                .to_value()
+        }
+        match self {
+            Action::Ping => of::<ping::Params>(),
+        }
+    }
+
+    /// An example request a playbook engineer can pipe in.
+    pub fn example(self) -> Value {
+        match self {
+            Action::Ping => ping::example(),
+        }
+    }
+
+    /// Finds an action by any accepted name: canonical, tool, script or display name, ignoring case.
+    pub fn resolve(name: &str) -> Option<Action> {
+        let name = name.trim();
+        Action::ALL.iter().copied().find(|a| {
+            let i = a.info();
+            [i.name, i.display_name, i.script_name, i.tool_name]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(name))
+        })
+    }
+}
+
+/// What an action runs with.
+#[derive(Debug)]
+pub struct Context {
+    /// The target entities left after scope filtering.
+    pub entities: Vec<TargetEntity>,
+    /// The resolved configuration.
+    pub config: Config,
+    /// When work must stop (the platform's deadline less the margin).
+    pub deadline: Option<Instant>,
+    /// HTTP requests sent, for `metrics`.
+    pub http_requests: Arc<AtomicU64>,
+    client: OnceLock<TapClient>,
+}
+
+impl Context {
+    /// A context; the TAP client is built on first use, so actions that need no network build none.
+    pub fn new(entities: Vec<TargetEntity>, config: Config, deadline: Option<Instant>) -> Self {
+        Context {
+            entities,
+            config,
+            deadline,
+            http_requests: Arc::default(),
+            client: OnceLock::new(),
+        }
+    }
+
+    /// The TAP client, built (and the API root and credentials checked) on first call.
+    pub fn client(&self) -> Result<&TapClient> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = TapClient::new(&self.config, self.deadline, self.http_requests.clone())?;
+        Ok(self.client.get_or_init(|| client))
+    }
+}
+
+/// What an action produced; the runner adds the echoed request fields and metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// How the run ended.
+    pub state: ExecutionState,
+    /// The script result.
+    pub result_value: bool,
+    /// For people.
+    pub output_message: String,
+    /// The JSON result, if any.
+    pub json_result: Option<Value>,
+    /// Insights to add.
+    pub insights: Vec<Insight>,
+    /// Entities to add.
+    pub entities: Vec<Entity>,
+    /// Enrichments of target entities.
+    pub enrichments: Vec<Enrichment>,
+    /// Tables to attach.
+    pub tables: Vec<Table>,
+    /// Failures.
+    pub errors: Vec<ErrorEntry>,
+}
+
+impl Outcome {
+    /// A completed run with nothing but a result and a message.
+    pub fn completed(result_value: bool, output_message: impl Into<String>) -> Self {
+        Outcome {
+            state: ExecutionState::Completed,
+            result_value,
+            output_message: output_message.into(),
+            json_result: None,
+            insights: Vec::new(),
+            entities: Vec::new(),
+            enrichments: Vec::new(),
+            tables: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A failed run: `error` is the one entry of `errors`.
+    pub fn failed(error: Error, output_message: impl Into<String>) -> Self {
+        Outcome {
+            state: ExecutionState::Failed,
+            errors: vec![error.into()],
+            ..Outcome::completed(false, output_message)
+        }
+    }
+}
+
+/// The message of a failure no action worded itself.
+pub fn failure_message(action: Option<Action>, error: &Error) -> String {
+    match action {
+        Some(a) => format!(
+            "Error executing action \"{}\". Reason: {}",
+            a.info().display_name,
+            error.message
+        ),
+        None => error.message.clone(),
+    }
+}
+
+/// Parses the parameters and runs the action. An `Err` fails the whole action.
+pub async fn run(action: Action, ctx: &Context, raw: &Map<String, Value>) -> Result<Outcome> {
+    match action {
+        Action::Ping => ping::run(ctx, params::parse(raw, Noun::Parameter)?).await,
+    }
+}

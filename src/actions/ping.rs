@@ -1,0 +1,62 @@
+//! Ping (SPEC §4.1): proves the API root is reachable and the credentials accepted, spending no
+//! throttled quota.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{ActionInfo, Context, Outcome};
+use crate::error::Result;
+
+/// Names and texts of Ping.
+pub static INFO: ActionInfo = ActionInfo {
+    name: "ping",
+    display_name: "Ping",
+    script_name: "ProofPointTAP_Ping",
+    tool_name: "proof_point_tap_ping",
+    result_name: "is_success",
+    description: "Test connectivity to Proofpoint TAP with the parameters provided in the integration configuration. Spends no throttled API quota.",
+};
+
+/// Ping takes no parameters.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Ping parameters")]
+pub struct Params {}
+
+/// The message of a successful Ping.
+pub const SUCCESS: &str =
+    "Successfully connected to the ProofPoint TAP server with the provided connection parameters!";
+
+/// Runs Ping. Every failure — configuration, credentials, throttling, network — completes the
+/// envelope as `failed` with the reason in plain words.
+pub async fn run(ctx: &Context, _params: Params) -> Result<Outcome> {
+    let result = match ctx.client() {
+        Ok(client) => client.ping().await,
+        Err(e) => Err(e),
+    };
+    Ok(match result {
+        Ok(()) => Outcome::completed(true, SUCCESS),
+        Err(e) => {
+            let message = format!(
+                "Failed to connect to the ProofPoint TAP server! Reason: {}",
+                e.message
+            );
+            Outcome::failed(e, message)
+        }
+    })
+}
+
+/// An example request.
+pub fn example() -> Value {
+    json!({
+        "action": "ping",
+        "case_id": "1042",
+        "configuration": {
+            "api_root": "https://tap-api-v2.proofpoint.com",
+            "username": "<TAP service principal>",
+            "password": "<TAP service secret>",
+            "verify_ssl": true
+        }
+    })
+}

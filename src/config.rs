@@ -1,0 +1,256 @@
+//! The integration instance configuration: request values first, then the environment.
+//!
+//! The secret lives in [`Secret`], whose `Debug` prints a placeholder and which has no `Display`,
+//! so no log line or error can show it by accident.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::params::{self, Flag, Integer, Noun};
+
+/// The default TAP API root.
+pub const DEFAULT_API_ROOT: &str = "https://tap-api-v2.proofpoint.com";
+/// Environment variable for the API root.
+pub const ENV_API_ROOT: &str = "PROOFPOINT_TAP_API_ROOT";
+/// Environment variable for the service principal.
+pub const ENV_PRINCIPAL: &str = "PROOFPOINT_TAP_PRINCIPAL";
+/// Environment variable for the service secret.
+pub const ENV_SECRET: &str = "PROOFPOINT_TAP_SECRET";
+/// Environment variable for TLS certificate verification.
+pub const ENV_VERIFY_SSL: &str = "PROOFPOINT_TAP_VERIFY_SSL";
+
+/// The TAP service secret. Its `Debug` never shows the value; use [`Secret::expose`] only where
+/// the value goes onto the wire.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the Authorization header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        // Deserialized through `Value` so that a wrong type is reported without quoting the value.
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(Secret(s)),
+            _ => Err(de::Error::custom(
+                "expected a string (the value is not shown)",
+            )),
+        }
+    }
+}
+
+impl JsonSchema for Secret {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "Secret".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"x-kind": "password", "type": "string", "writeOnly": true})
+    }
+}
+
+/// The configuration keys as the request may carry them (SPEC §2 `configuration`).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(title = "proofpoint-tap configuration")]
+pub struct ConfigInput {
+    /// Root of the TAP API, path prefix kept. https, or http to a loopback host for local testing.
+    /// Falls back to PROOFPOINT_TAP_API_ROOT, then https://tap-api-v2.proofpoint.com.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Api Root", "x-env" = "PROOFPOINT_TAP_API_ROOT", "default" = DEFAULT_API_ROOT))]
+    pub api_root: Option<String>,
+    /// The TAP service principal. Falls back to PROOFPOINT_TAP_PRINCIPAL.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Username", "x-env" = "PROOFPOINT_TAP_PRINCIPAL"))]
+    pub username: Option<String>,
+    /// The TAP service secret. Falls back to PROOFPOINT_TAP_SECRET.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Password", "x-env" = "PROOFPOINT_TAP_SECRET"))]
+    pub password: Option<Secret>,
+    /// Verify the server's TLS certificate. Falls back to PROOFPOINT_TAP_VERIFY_SSL, then true.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Verify SSL", "x-env" = "PROOFPOINT_TAP_VERIFY_SSL", "default" = true))]
+    pub verify_ssl: Option<Flag>,
+    /// Timeout of each HTTP request, in seconds (1..=600).
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Timeout Seconds", "default" = 30))]
+    pub timeout_seconds: Option<Integer>,
+    /// How many TAP requests may be in flight at once (1..=32).
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Max Concurrency", "default" = 4))]
+    pub max_concurrency: Option<Integer>,
+}
+
+/// The resolved configuration of one run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// API root as given (validated when the client is built).
+    pub api_root: String,
+    /// Service principal, if configured anywhere.
+    pub principal: Option<String>,
+    /// Service secret, if configured anywhere.
+    pub secret: Option<Secret>,
+    /// Whether TLS certificates are verified.
+    pub verify_ssl: bool,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Bound on concurrent TAP requests.
+    pub max_concurrency: usize,
+}
+
+impl Config {
+    /// Reads the request's `configuration`, filling gaps from `env` (a lookup such as
+    /// `std::env::var`, injected for tests).
+    pub fn resolve(raw: &Map<String, Value>, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let input: ConfigInput = params::parse(raw, Noun::Configuration)?;
+        let env = |key: &str| env(key).filter(|v| !v.trim().is_empty());
+        let verify_ssl = match input.verify_ssl {
+            Some(Flag(v)) => v,
+            None => match env(ENV_VERIFY_SSL) {
+                None => true,
+                Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" => false,
+                    _ => {
+                        return Err(Error::new(
+                            ErrorCode::InvalidParameter,
+                            format!("{ENV_VERIFY_SSL} must be true or false, not \"{v}\"."),
+                        ))
+                    }
+                },
+            },
+        };
+        let bounded = |value: Option<Integer>, name: &str, default: i64, max: i64| match value {
+            None => Ok(default),
+            Some(Integer(v)) if (1..=max).contains(&v) => Ok(v),
+            Some(Integer(v)) => Err(Error::invalid_parameter(format!(
+                "The configuration key \"{name}\" must be between 1 and {max}, not {v}."
+            ))),
+        };
+        let timeout = bounded(input.timeout_seconds, "timeout_seconds", 30, 600)?;
+        let max_concurrency = bounded(input.max_concurrency, "max_concurrency", 4, 32)?;
+        Ok(Config {
+            api_root: input
+                .api_root
+                .filter(|s| !s.trim().is_empty())
+                .or_else(|| env(ENV_API_ROOT))
+                .unwrap_or_else(|| DEFAULT_API_ROOT.to_owned())
+                .trim()
+                .to_owned(),
+            principal: input.username.or_else(|| env(ENV_PRINCIPAL)),
+            secret: input.password.or_else(|| env(ENV_SECRET).map(Secret)),
+            verify_ssl,
+            timeout: Duration::from_secs(timeout as u64),
+            max_concurrency: max_concurrency as usize,
+        })
+    }
+
+    /// The principal and secret, or a `missing_configuration` error saying where to set them.
+    pub fn credentials(&self) -> Result<(&str, &Secret)> {
+        match (&self.principal, &self.secret) {
+            (Some(p), Some(s)) => Ok((p, s)),
+            (None, _) => Err(Error::new(
+                ErrorCode::MissingConfiguration,
+                format!("no TAP service principal is configured. Set \"Username\" in the configuration or {ENV_PRINCIPAL} in the environment."),
+            )),
+            (_, None) => Err(Error::new(
+                ErrorCode::MissingConfiguration,
+                format!("no TAP service secret is configured. Set \"Password\" in the configuration or {ENV_SECRET} in the environment."),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resolve(v: Value, env: &[(&str, &str)]) -> Result<Config> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::resolve(v.as_object().unwrap(), |k| {
+            env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn request_values_win_over_environment() {
+        let c = resolve(
+            json!({"Api Root": "https://a.example", "Username": "u", "Password": "p", "Verify SSL": "false"}),
+            &[(ENV_API_ROOT, "https://b.example"), (ENV_PRINCIPAL, "v"), (ENV_SECRET, "q")],
+        )
+        .unwrap();
+        assert_eq!(c.api_root, "https://a.example");
+        assert_eq!(c.principal.as_deref(), Some("u"));
+        assert_eq!(c.secret, Some(Secret::new("p")));
+        assert!(!c.verify_ssl);
+    }
+
+    #[test]
+    fn environment_and_defaults_fill_gaps() {
+        let c = resolve(
+            json!({"api_root": ""}),
+            &[(ENV_PRINCIPAL, "v"), (ENV_SECRET, "q")],
+        )
+        .unwrap();
+        assert_eq!(c.api_root, DEFAULT_API_ROOT);
+        assert!(c.verify_ssl, "missing Verify SSL means verify");
+        assert_eq!(c.timeout, Duration::from_secs(30));
+        assert_eq!(c.max_concurrency, 4);
+        assert!(c.credentials().is_ok());
+        let c = resolve(json!({}), &[(ENV_VERIFY_SSL, "FALSE")]).unwrap();
+        assert!(!c.verify_ssl);
+        assert_eq!(
+            c.credentials().unwrap_err().code,
+            ErrorCode::MissingConfiguration
+        );
+    }
+
+    #[test]
+    fn secret_is_never_shown() {
+        let c = resolve(json!({"password": "hunter2-secret"}), &[]).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let e = resolve(json!({"password": 987654321}), &[]).unwrap_err();
+        assert!(!e.message.contains("987654321"), "{}", e.message);
+    }
+
+    #[test]
+    fn tuning_keys_are_bounded() {
+        let e = resolve(json!({"max_concurrency": "0"}), &[]).unwrap_err();
+        assert!(e.message.contains("between 1 and 32"), "{}", e.message);
+        let c = resolve(json!({"timeout_seconds": "5", "max_concurrency": 8}), &[]).unwrap();
+        assert_eq!((c.timeout.as_secs(), c.max_concurrency), (5, 8));
+        let e = resolve(json!({"apiroot": "x", "bogus": 1}), &[]).unwrap_err();
+        assert!(
+            e.message.contains("Unknown configuration key \"bogus\""),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -1,0 +1,597 @@
+//! Shared parameter parsing for every action and for the configuration.
+//!
+//! SOAR platforms send parameters under their snake_case keys, their display names (`"Campaign ID"`)
+//! or older spellings (`encoded_ur_ls`); booleans as JSON or as `"true"`/`"False"`; numbers as JSON
+//! or as strings; lists as arrays or comma-separated strings. Each action declares its parameters
+//! once, as a struct deriving `Deserialize + JsonSchema` with the wrapper types below and the schema
+//! extensions `x-display-name` / `x-aliases`. [`parse`] reads the accepted spellings from that
+//! schema, so the struct is the single source of truth for the binary, `schemas/` and `actions/`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::generate::SchemaSettings;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, DeserializeOwned, Deserializer, IntoDeserializer};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// What one parameter accepts, read from its struct's JSON Schema.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParamInfo {
+    /// Canonical snake_case key.
+    pub key: String,
+    /// SOAR display name.
+    pub name: String,
+    /// Other accepted spellings.
+    pub aliases: Vec<String>,
+    /// `boolean`, `integer`, `list`, `choice`, `string` or `password`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Default value, if the parameter has one.
+    pub default_value: Option<Value>,
+    /// Whether the action fails without it.
+    pub is_mandatory: bool,
+    /// Accepted values of a `choice`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_values: Vec<String>,
+    /// What it does.
+    pub description: String,
+}
+
+/// The generator every parameter schema is made with: subschemas inlined so that each property
+/// carries its own type, values and extensions.
+pub fn schema_generator() -> SchemaGenerator {
+    SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator()
+}
+
+/// The parameters `T` accepts, in declaration order.
+pub fn describe<T: JsonSchema>() -> Vec<ParamInfo> {
+    let schema = schema_generator().into_root_schema_for::<T>();
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    properties
+        .iter()
+        .map(|(key, prop)| {
+            let text = |k: &str| prop.get(k).and_then(Value::as_str).map(str::to_owned);
+            let strings = |k: &str| -> Vec<String> {
+                prop.get(k)
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let allowed = strings("enum");
+            // An `Option<T>` wraps T's schema in `anyOf: [T, null]`; look inside for the kind.
+            let kind = text("x-kind").or_else(|| {
+                prop.get("anyOf")?
+                    .as_array()?
+                    .iter()
+                    .find_map(|s| s.get("x-kind")?.as_str().map(str::to_owned))
+            });
+            ParamInfo {
+                key: key.clone(),
+                name: text("x-display-name").unwrap_or_else(|| key.clone()),
+                aliases: strings("x-aliases"),
+                kind: kind.unwrap_or_else(|| {
+                    if allowed.is_empty() {
+                        "string"
+                    } else {
+                        "choice"
+                    }
+                    .to_owned()
+                }),
+                default_value: prop.get("default").cloned(),
+                is_mandatory: required.contains(&key.as_str()),
+                allowed_values: allowed,
+                description: text("description").unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// A key reduced to lower-case letters and digits, so that `Campaign ID`, `campaign_id` and
+/// `CampaignId` meet.
+fn fold_key(key: &str) -> String {
+    key.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Whether a value counts as "not given": null, an empty or blank string, an empty list.
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// Which kind of map is being read, for messages.
+#[derive(Debug, Clone, Copy)]
+pub enum Noun {
+    /// Action parameters.
+    Parameter,
+    /// Integration configuration.
+    Configuration,
+}
+
+impl Noun {
+    fn word(self) -> &'static str {
+        match self {
+            Noun::Parameter => "parameter",
+            Noun::Configuration => "configuration key",
+        }
+    }
+}
+
+/// Reads `raw` into `T`: every accepted key spelling is mapped to its canonical key, empty values
+/// are dropped (so they take the default), and a value of the wrong kind or an unknown key becomes
+/// an `invalid_parameter` error naming the parameter and what it accepts.
+pub fn parse<T: DeserializeOwned + JsonSchema>(raw: &Map<String, Value>, noun: Noun) -> Result<T> {
+    let infos = describe::<T>();
+    let mut canonical: Map<String, Value> = Map::new();
+    let mut given_as: Vec<(String, String)> = Vec::new();
+    for (key, value) in raw {
+        let folded = fold_key(key);
+        let info = infos.iter().find(|p| {
+            fold_key(&p.key) == folded
+                || fold_key(&p.name) == folded
+                || p.aliases.iter().any(|a| fold_key(a) == folded)
+        });
+        let Some(info) = info else {
+            return Err(unknown_key(key, &infos, noun));
+        };
+        if is_empty(value) {
+            continue;
+        }
+        if let Some(previous) = canonical.get(&info.key) {
+            if previous != value {
+                let first = given_as
+                    .iter()
+                    .find(|(k, _)| *k == info.key)
+                    .map(|(_, spelling)| spelling.as_str())
+                    .unwrap_or_default();
+                return Err(Error::invalid_parameter(format!(
+                    "The {} {} was given twice with different values, as \"{first}\" and \"{key}\". Give it once.",
+                    noun.word(),
+                    label(info)
+                )));
+            }
+            continue;
+        }
+        given_as.push((info.key.clone(), key.clone()));
+        canonical.insert(info.key.clone(), value.clone());
+    }
+    for info in infos.iter().filter(|p| p.is_mandatory) {
+        if !canonical.contains_key(&info.key) {
+            return Err(Error::invalid_parameter(format!(
+                "The {} {} is mandatory: {}",
+                noun.word(),
+                label(info),
+                info.description
+            )));
+        }
+    }
+    serde_path_to_error::deserialize(Value::Object(canonical)).map_err(|err| {
+        let key = err.path().iter().next().map(|s| s.to_string());
+        let info = key.and_then(|k| infos.iter().find(|p| p.key == k));
+        match info {
+            Some(info) => Error::invalid_parameter(format!(
+                "Invalid value for the {} {}: {}",
+                noun.word(),
+                label(info),
+                err.inner()
+            )),
+            None => Error::invalid_parameter(format!("Invalid {}: {}", noun.word(), err.inner())),
+        }
+    })
+}
+
+/// `"Display Name" (snake_key)`, or just the key when they are the same.
+pub fn label(info: &ParamInfo) -> String {
+    if info.name == info.key {
+        format!("\"{}\"", info.key)
+    } else {
+        format!("\"{}\" ({})", info.name, info.key)
+    }
+}
+
+fn unknown_key(key: &str, infos: &[ParamInfo], noun: Noun) -> Error {
+    if infos.is_empty() {
+        return Error::invalid_parameter(format!(
+            "Unknown {} \"{key}\": this action takes no parameters. Remove it.",
+            noun.word()
+        ));
+    }
+    let accepted: Vec<String> = infos.iter().map(label).collect();
+    Error::invalid_parameter(format!(
+        "Unknown {} \"{key}\". Accepted: {}.",
+        noun.word(),
+        accepted.join(", ")
+    ))
+}
+
+/// A boolean that also accepts the strings `"true"` and `"false"` in any case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Bool(b) => Ok(Flag(b)),
+            Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Ok(Flag(true)),
+            Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Ok(Flag(false)),
+            other => Err(de::Error::custom(format_args!(
+                "expected true or false, got {}",
+                short(&other)
+            ))),
+        }
+    }
+}
+
+impl Serialize for Flag {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_bool(self.0)
+    }
+}
+
+impl JsonSchema for Flag {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "Flag".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "x-kind": "boolean",
+            "anyOf": [
+                {"type": "boolean"},
+                {"type": "string", "enum": ["true", "false", "True", "False", "TRUE", "FALSE"]}
+            ]
+        })
+    }
+}
+
+/// An integer that also accepts a numeric string. Range checks are the action's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Integer(pub i64);
+
+impl<'de> Deserialize<'de> for Integer {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let parsed = match &value {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        parsed.map(Integer).ok_or_else(|| {
+            de::Error::custom(format_args!(
+                "expected a whole number, got {}",
+                short(&value)
+            ))
+        })
+    }
+}
+
+impl Serialize for Integer {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_i64(self.0)
+    }
+}
+
+impl JsonSchema for Integer {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "Integer".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "x-kind": "integer",
+            "anyOf": [
+                {"type": "integer"},
+                {"type": "string", "pattern": "^\\s*[+-]?[0-9]+\\s*$"}
+            ]
+        })
+    }
+}
+
+/// A list: a JSON array of strings, or one string the action splits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum List {
+    /// Given as a JSON array.
+    Items(Vec<String>),
+    /// Given as one string.
+    Text(String),
+}
+
+impl Default for List {
+    fn default() -> Self {
+        List::Items(Vec::new())
+    }
+}
+
+impl List {
+    /// The items, a string split at commas and newlines; each trimmed, empty ones dropped.
+    pub fn split_commas(&self) -> Vec<String> {
+        self.split_with(|text| text.split([',', '\n']).map(str::to_owned).collect())
+    }
+
+    /// The items, a string split by `split`; each trimmed, empty ones dropped.
+    pub fn split_with(&self, split: impl Fn(&str) -> Vec<String>) -> Vec<String> {
+        let items = match self {
+            List::Items(items) => items.clone(),
+            List::Text(text) => split(text),
+        };
+        items
+            .into_iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+impl<'de> Deserialize<'de> for List {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(List::Text(s)),
+            Value::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(s) => Ok(s),
+                    other => Err(de::Error::custom(format_args!(
+                        "expected a list of strings, found the item {}",
+                        short(&other)
+                    ))),
+                })
+                .collect::<std::result::Result<_, _>>()
+                .map(List::Items),
+            other => Err(de::Error::custom(format_args!(
+                "expected a list of strings or a comma-separated string, got {}",
+                short(&other)
+            ))),
+        }
+    }
+}
+
+impl Serialize for List {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            List::Items(items) => items.serialize(s),
+            List::Text(text) => s.serialize_str(text),
+        }
+    }
+}
+
+impl JsonSchema for List {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "List".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "x-kind": "list",
+            "anyOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "string"}
+            ]
+        })
+    }
+}
+
+/// One of a fixed set of values (a unit enum with snake_case names), matched case-insensitively
+/// with spaces and hyphens read as underscores, so `"Auto"` and `"Redirect Chain"` are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choice<T>(pub T);
+
+/// `"Last 24 Hours"` → `last_24_hours`.
+pub fn fold_choice(s: &str) -> String {
+    s.trim()
+        .chars()
+        .map(|c| match c {
+            ' ' | '-' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Choice<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let Value::String(s) = &value else {
+            return Err(de::Error::custom(format_args!(
+                "expected a string, got {}",
+                short(&value)
+            )));
+        };
+        let folded = fold_choice(s);
+        let inner: de::value::StrDeserializer<'_, de::value::Error> =
+            folded.as_str().into_deserializer();
+        T::deserialize(inner)
+            .map(Choice)
+            .map_err(|e| de::Error::custom(e.to_string().replace(&folded, s)))
+    }
+}
+
+impl<T: Serialize> Serialize for Choice<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Choice<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// A value shown in an error message, cut short.
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 60 {
+        let cut: String = text.chars().take(57).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+impl fmt::Display for ParamInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&label(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize, JsonSchema, PartialEq)]
+    #[serde(rename_all = "snake_case")]
+    enum Mode {
+        Auto,
+        Local,
+        RedirectChain,
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    struct Sample {
+        /// Ids.
+        #[schemars(extend("x-display-name" = "Campaign ID", "x-aliases" = ["campaign_ids"]))]
+        campaign_id: List,
+        /// A flag.
+        #[serde(default = "yes")]
+        #[schemars(extend("x-display-name" = "Create Insight"))]
+        create_insight: Flag,
+        /// A limit.
+        #[serde(default)]
+        #[schemars(extend("x-display-name" = "Max Forensics Evidence To Return"))]
+        max: Option<Integer>,
+        /// A mode.
+        #[serde(default)]
+        #[schemars(extend("x-display-name" = "Decode Mode"))]
+        mode: Option<Choice<Mode>>,
+    }
+
+    fn yes() -> Flag {
+        Flag(true)
+    }
+
+    fn parse_sample(v: Value) -> Result<Sample> {
+        parse(v.as_object().unwrap(), Noun::Parameter)
+    }
+
+    #[test]
+    fn display_names_aliases_and_string_values() {
+        let s = parse_sample(json!({
+            "Campaign ID": "a, b", "Create Insight": "FALSE",
+            "Max Forensics Evidence To Return": " 20 ", "Decode Mode": "Redirect Chain"
+        }))
+        .unwrap();
+        assert_eq!(s.campaign_id.split_commas(), vec!["a", "b"]);
+        assert_eq!(s.create_insight, Flag(false));
+        assert_eq!(s.max, Some(Integer(20)));
+        assert_eq!(s.mode, Some(Choice(Mode::RedirectChain)));
+        let s = parse_sample(json!({"campaign_ids": ["x"], "mode": "AUTO"})).unwrap();
+        assert_eq!(s.campaign_id, List::Items(vec!["x".into()]));
+        assert_eq!(s.mode, Some(Choice(Mode::Auto)));
+        assert!(s.create_insight.0, "default applies");
+    }
+
+    #[test]
+    fn empty_values_take_the_default() {
+        let s =
+            parse_sample(json!({"campaign_id": "a", "create_insight": "", "max": null})).unwrap();
+        assert!(s.create_insight.0);
+        assert_eq!(s.max, None);
+    }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        let e = parse_sample(json!({"campaign_id": "a", "bogus": 1})).unwrap_err();
+        assert!(
+            e.message.contains("Unknown parameter \"bogus\""),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("\"Create Insight\" (create_insight)"));
+        let e = parse_sample(json!({"campaign_id": "a", "Create Insight": "yes"})).unwrap_err();
+        assert_eq!(
+            e.message,
+            "Invalid value for the parameter \"Create Insight\" (create_insight): expected true or false, got \"yes\""
+        );
+        let e = parse_sample(json!({"campaign_id": "a", "mode": "Remote"})).unwrap_err();
+        assert!(
+            e.message.contains("unknown variant `Remote`"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("`auto`, `local`"), "{}", e.message);
+        let e = parse_sample(json!({"max": 3})).unwrap_err();
+        assert!(e
+            .message
+            .starts_with("The parameter \"Campaign ID\" (campaign_id) is mandatory"));
+        let e = parse_sample(json!({"campaign_id": "a", "Campaign ID": "b"})).unwrap_err();
+        assert!(e.message.contains("given twice"), "{}", e.message);
+        assert!(parse_sample(json!({"campaign_id": "a", "Campaign ID": "a"})).is_ok());
+        let e = parse_sample(json!({"campaign_id": [1]})).unwrap_err();
+        assert!(
+            e.message.contains("expected a list of strings"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn describe_reads_the_schema() {
+        let infos = describe::<Sample>();
+        let keys: Vec<&str> = infos.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["campaign_id", "create_insight", "max", "mode"]);
+        assert!(infos[0].is_mandatory && !infos[1].is_mandatory);
+        assert_eq!(infos[0].aliases, ["campaign_ids"]);
+        assert_eq!(infos[1].kind, "boolean");
+        assert_eq!(infos[1].default_value, Some(json!(true)));
+        assert_eq!(infos[2].kind, "integer");
+        assert_eq!(infos[3].allowed_values, ["auto", "local", "redirect_chain"]);
+    }
+
+    #[test]
+    fn list_splitting() {
+        assert_eq!(
+            List::Text("a,\n b ,,c".into()).split_commas(),
+            vec!["a", "b", "c"]
+        );
+        assert_eq!(
+            List::Items(vec![" a,b ".into(), "".into()]).split_commas(),
+            vec!["a,b"]
+        );
+    }
+}

@@ -1,0 +1,346 @@
+//! The runner: request bytes in, one envelope out, and the exit-status policy.
+//!
+//! Every failure — unusable input, unknown action, bad parameter, an API that says no, a deadline,
+//! a panic — ends here as an envelope; nothing else writes to stdout.
+
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
+
+use crate::actions::{self, Action, Context, Outcome};
+use crate::config::Config;
+use crate::error::{Error, ErrorCode};
+use crate::request::{self, Echo};
+use crate::scope;
+use crate::wire::{Envelope, ExecutionState, Metrics};
+
+/// How long before the platform's deadline the envelope must be out.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+
+/// Runs one request. `cli_action` is the action named on the command line, if any; `env` looks
+/// up environment variables (injected so tests control it).
+pub fn execute(
+    input: &[u8],
+    cli_action: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Envelope {
+    let started = std::time::Instant::now();
+    let (echo, action, outcome, http_requests) = match prepare(input, cli_action, env) {
+        Err(rejection) => {
+            let (echo, action, error) = *rejection;
+            let message = actions::failure_message(action, &error);
+            (echo, action, Outcome::failed(error, message), 0)
+        }
+        Ok(prepared) => {
+            let Prepared {
+                echo,
+                action,
+                ctx,
+                parameters,
+            } = prepared;
+            let outcome = run_action(action, &ctx, &parameters);
+            let requests = ctx.http_requests.load(Ordering::Relaxed);
+            (echo, Some(action), outcome, requests)
+        }
+    };
+    envelope(
+        echo,
+        action,
+        outcome,
+        Metrics {
+            duration_ms: started.elapsed().as_millis() as u64,
+            http_requests,
+        },
+    )
+}
+
+struct Prepared {
+    echo: Echo,
+    action: Action,
+    ctx: Context,
+    parameters: serde_json::Map<String, serde_json::Value>,
+}
+
+type Rejection = Box<(Echo, Option<Action>, Error)>;
+
+/// Everything that can be checked before the action starts.
+fn prepare(
+    input: &[u8],
+    cli_action: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Prepared, Rejection> {
+    let request = request::parse(input).map_err(|rejected| {
+        let (error, mut echo) = *rejected;
+        echo.action = cli_action.map(str::to_owned).or(echo.action);
+        let action = echo.action.as_deref().and_then(Action::resolve);
+        Box::new((echo, action, error))
+    })?;
+    let mut echo = request::echo_of_request(&request);
+    let action = resolve_action(request.action.as_deref(), cli_action).map_err(|e| {
+        echo.action = cli_action.map(str::to_owned).or(echo.action.clone());
+        Box::new((echo.clone(), None, e))
+    })?;
+    let reject = |e: Error| Box::new((echo.clone(), Some(action), e));
+    let entities =
+        scope::apply(request.scope.as_deref(), request.target_entities).map_err(reject)?;
+    let config = Config::resolve(&request.configuration, env).map_err(reject)?;
+    let deadline = match request.execution_deadline_unix_time_ms {
+        None => None,
+        Some(ms) => Some(working_deadline(ms).map_err(reject)?),
+    };
+    Ok(Prepared {
+        echo,
+        action,
+        ctx: Context::new(entities, config, deadline),
+        parameters: request.parameters,
+    })
+}
+
+/// Picks the action from the request and the command line; they must agree when both are given.
+fn resolve_action(requested: Option<&str>, cli: Option<&str>) -> Result<Action, Error> {
+    let requested = requested.map(str::trim).filter(|s| !s.is_empty());
+    let name = match (requested, cli) {
+        (None, None) => {
+            return Err(Error::invalid_request(format!(
+                "No action given: set \"action\" in the request or name it on the command line (proofpoint-tap run ACTION). Actions: {}.",
+                action_names()
+            )))
+        }
+        (Some(r), None) => r,
+        (None, Some(c)) => c,
+        (Some(r), Some(c)) => {
+            let (ra, ca) = (Action::resolve(r), Action::resolve(c));
+            if ra.is_some() && ra == ca {
+                r
+            } else {
+                return Err(Error::invalid_request(format!(
+                    "The command line names the action \"{c}\" but the request names \"{r}\"; give one, or the same in both."
+                )));
+            }
+        }
+    };
+    Action::resolve(name).ok_or_else(|| {
+        Error::new(
+            ErrorCode::UnknownAction,
+            format!("Unknown action \"{name}\". Actions: {}.", action_names()),
+        )
+    })
+}
+
+fn action_names() -> String {
+    Action::ALL
+        .iter()
+        .map(|a| format!("{} ({})", a.info().name, a.info().display_name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The instant work must stop: the platform's deadline less [`DEADLINE_MARGIN`]. A deadline that
+/// leaves no time fails at once, before any HTTP call.
+fn working_deadline(deadline_ms: u64) -> Result<Instant, Error> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    match left.checked_sub(DEADLINE_MARGIN) {
+        Some(budget) if !budget.is_zero() => Ok(Instant::now() + budget),
+        _ => Err(Error::new(
+            ErrorCode::DeadlineExceeded,
+            format!("the execution deadline ({deadline_ms} ms since the epoch) leaves less than {} s; nothing was done", DEADLINE_MARGIN.as_secs()),
+        )),
+    }
+}
+
+/// Runs the action on a single-threaded runtime: TAP calls are I/O-bound, and one thread starts
+/// fastest.
+fn run_action(
+    action: Action,
+    ctx: &Context,
+    parameters: &serde_json::Map<String, serde_json::Value>,
+) -> Outcome {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let error = Error::new(
+                ErrorCode::Internal,
+                format!("the async runtime could not start: {e}"),
+            );
+            let message = actions::failure_message(Some(action), &error);
+            return Outcome::failed(error, message);
+        }
+    };
+    let result = runtime.block_on(async {
+        let work = actions::run(action, ctx, parameters);
+        match ctx.deadline {
+            None => work.await,
+            Some(deadline) => match tokio::time::timeout_at(deadline, work).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::new(
+                    ErrorCode::DeadlineExceeded,
+                    "the action did not finish before the execution deadline; requests in flight were cancelled",
+                )),
+            },
+        }
+    });
+    match result {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            let message = actions::failure_message(Some(action), &error);
+            let mut outcome = Outcome::failed(error.clone(), message);
+            if error.code == ErrorCode::DeadlineExceeded {
+                outcome.state = ExecutionState::TimedOut;
+            }
+            outcome
+        }
+    }
+}
+
+fn envelope(echo: Echo, action: Option<Action>, outcome: Outcome, metrics: Metrics) -> Envelope {
+    let mut outcome = outcome;
+    if outcome
+        .errors
+        .iter()
+        .any(|e| e.code == ErrorCode::DeadlineExceeded && e.subject.is_none())
+    {
+        outcome.state = ExecutionState::TimedOut;
+    }
+    Envelope {
+        action: action.map(|a| a.info().name.to_owned()).or(echo.action),
+        case_id: echo.case_id,
+        alert_group_identifiers: echo.alert_group_identifiers,
+        execution_state: outcome.state,
+        result_value: outcome.result_value,
+        result_name: action.map(|a| a.info().result_name.to_owned()),
+        output_message: outcome.output_message,
+        json_result: outcome.json_result,
+        insights: outcome.insights,
+        entities: outcome.entities,
+        enrichments: outcome.enrichments,
+        tables: outcome.tables,
+        errors: outcome.errors,
+        metrics,
+    }
+}
+
+/// The envelope for input that never reached [`execute`] (stdin unreadable).
+pub fn rejected(error: Error) -> Envelope {
+    let message = error.message.clone();
+    envelope(
+        Echo::default(),
+        None,
+        Outcome::failed(error, message),
+        Metrics::default(),
+    )
+}
+
+/// Runs `f`, turning a panic into a `failed` envelope with code `internal`.
+pub fn catching(f: impl FnOnce() -> Envelope) -> Envelope {
+    panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let error = Error::new(
+            ErrorCode::Internal,
+            format!(
+                "Internal error: the action stopped unexpectedly ({}). Please report this with the request that caused it.",
+                panic_text(payload.as_ref())
+            ),
+        );
+        rejected(error)
+    })
+}
+
+fn panic_text(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("panic")
+}
+
+/// The exit-status policy (SPEC §1): 0 completed; 2 the request itself was unusable; 1 any other
+/// failure or a timeout.
+pub fn exit_code(envelope: &Envelope) -> u8 {
+    match envelope.execution_state {
+        ExecutionState::Completed | ExecutionState::InProgress => 0,
+        ExecutionState::Failed | ExecutionState::TimedOut => {
+            if envelope.errors.iter().any(|e| e.code.is_request_error()) {
+                2
+            } else {
+                1
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn a_panic_becomes_an_internal_envelope() {
+        let prev = panic::take_hook();
+        panic::set_hook(Box::new(|_| {}));
+        let e = catching(|| panic!("boom"));
+        panic::set_hook(prev);
+        assert_eq!(e.execution_state, ExecutionState::Failed);
+        assert_eq!(e.errors[0].code, ErrorCode::Internal);
+        assert!(e.output_message.contains("(boom)"));
+        assert_eq!(exit_code(&e), 1);
+    }
+
+    #[test]
+    fn action_names_resolve_from_request_and_command_line() {
+        assert_eq!(
+            resolve_action(Some("ProofPointTAP_Ping"), None),
+            Ok(Action::Ping)
+        );
+        assert_eq!(resolve_action(None, Some("PING")), Ok(Action::Ping));
+        assert_eq!(
+            resolve_action(Some("proof_point_tap_ping"), Some("Ping")),
+            Ok(Action::Ping)
+        );
+        assert_eq!(
+            resolve_action(None, None).unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            resolve_action(Some("nope"), None).unwrap_err().code,
+            ErrorCode::UnknownAction
+        );
+        assert_eq!(
+            resolve_action(Some("nope"), Some("ping")).unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn a_past_deadline_fails_at_once() {
+        let e = execute(
+            br#"{"action":"ping","execution_deadline_unix_time_ms":1}"#,
+            None,
+            &no_env,
+        );
+        assert_eq!(e.execution_state, ExecutionState::TimedOut);
+        assert_eq!(e.errors[0].code, ErrorCode::DeadlineExceeded);
+        assert_eq!(e.metrics.http_requests, 0);
+        assert_eq!(exit_code(&e), 1);
+    }
+
+    #[test]
+    fn exit_codes_follow_the_state() {
+        let e = execute(b"nope", None, &no_env);
+        assert_eq!(exit_code(&e), 2);
+        let e = execute(br#"{"action":"ping","parameters":{"x":1}}"#, None, &no_env);
+        assert_eq!(e.errors[0].code, ErrorCode::InvalidParameter);
+        assert_eq!(exit_code(&e), 1);
+    }
+}

@@ -1,0 +1,301 @@
+//! Wire types: the request read from stdin and the envelope written to stdout.
+//!
+//! No I/O here. These types are the contract of SPEC §2 and §3; `schemas/` is generated from them
+//! (see `schema.rs`) and a test fails when the checked-in files drift.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorCode};
+
+/// One action request, as a SOAR platform sends it. Unknown top-level fields are ignored.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[schemars(title = "proofpoint-tap action request")]
+pub struct Request {
+    /// The action to run: `ping`, `decode_url`, `get_campaign`, or one of their tool, script or
+    /// display names (case-insensitive). May be given on the command line instead.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// The SOAR case the action runs for; a string or an integer, echoed back as a string.
+    #[serde(default)]
+    #[schemars(with = "Option<CaseIdSchema>")]
+    pub case_id: Option<CaseId>,
+    /// The alert group identifiers of the case, echoed back.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub alert_group_identifiers: Vec<String>,
+    /// The entities the action runs on, before scope filtering.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub target_entities: Vec<TargetEntity>,
+    /// Which target entities to use; default `All entities`.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The action's parameters, by snake_case key or SOAR display name.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub parameters: Map<String, Value>,
+    /// The integration instance settings; see `integration.json`. Missing values fall back to the
+    /// environment.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub configuration: Map<String, Value>,
+    /// The platform's deadline for the action, in milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub execution_deadline_unix_time_ms: Option<u64>,
+}
+
+/// A case id, accepted as a string or an integer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseId(pub String);
+
+/// Schema stand-in for [`CaseId`].
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum CaseIdSchema {
+    Text(String),
+    Number(i64),
+}
+
+impl<'de> Deserialize<'de> for CaseId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CaseIdVisitor;
+        impl Visitor<'_> for CaseIdVisitor {
+            type Value = CaseId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an integer")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CaseId, E> {
+                Ok(CaseId(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<CaseId, E> {
+                Ok(CaseId(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<CaseId, E> {
+                Ok(CaseId(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(CaseIdVisitor)
+    }
+}
+
+/// An entity of the case, as the platform sends it. The PascalCase spellings of the SOAR tools are
+/// accepted too.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+pub struct TargetEntity {
+    /// The entity's identifier (SOAR upper-cases it).
+    #[serde(alias = "Identifier")]
+    pub identifier: String,
+    /// SOAR entity type: `DestinationURL`, `THREATCAMPAIGN`, `USERUNIQNAME`, `ADDRESS`, `FILEHASH`, ...
+    #[serde(alias = "EntityType")]
+    pub entity_type: String,
+    /// Extra properties; `OriginalIdentifier` holds the identifier as it was before upper-casing.
+    #[serde(
+        default,
+        alias = "AdditionalProperties",
+        deserialize_with = "null_as_default"
+    )]
+    pub additional_properties: Map<String, Value>,
+}
+
+impl TargetEntity {
+    /// The value to act on: `OriginalIdentifier` where the platform kept it, else the identifier.
+    pub fn value(&self) -> &str {
+        match self.additional_properties.get("OriginalIdentifier") {
+            Some(Value::String(original)) if !original.trim().is_empty() => original,
+            _ => &self.identifier,
+        }
+    }
+
+    /// Whether the entity is of the given SOAR type (compared case-insensitively).
+    pub fn is_type(&self, entity_type: &str) -> bool {
+        self.entity_type.eq_ignore_ascii_case(entity_type)
+    }
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Where an action run ended up. Ordered as the SOAR SDK numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionState {
+    /// The action ran; `result_value` says whether it found what it was asked for.
+    Completed,
+    /// Reserved for asynchronous actions; this binary never reports it.
+    InProgress,
+    /// The action could not do its work; `errors` says why.
+    Failed,
+    /// The platform's deadline came first; finished items are reported.
+    TimedOut,
+}
+
+/// The one JSON document written to stdout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "proofpoint-tap result envelope")]
+pub struct Envelope {
+    /// The canonical action name; the name as given when it is not a known action; null when none
+    /// could be read.
+    pub action: Option<String>,
+    /// The request's `case_id`, as a string.
+    pub case_id: Option<String>,
+    /// The request's `alert_group_identifiers`.
+    pub alert_group_identifiers: Vec<String>,
+    /// How the run ended.
+    pub execution_state: ExecutionState,
+    /// The script result: true when the action found what it was asked for.
+    pub result_value: bool,
+    /// The name of the script result (`is_success`, `decoded_urls`, `campaign_info`); null when the
+    /// action is unknown.
+    pub result_name: Option<String>,
+    /// For people: one line per outcome.
+    pub output_message: String,
+    /// The action's JSON result; null when there is none.
+    pub json_result: Option<Value>,
+    /// Insights for the platform to add to the case.
+    pub insights: Vec<Insight>,
+    /// Entities for the platform to add to the case.
+    pub entities: Vec<Entity>,
+    /// Properties for the platform to add to existing target entities.
+    pub enrichments: Vec<Enrichment>,
+    /// Data tables for the platform to attach to the case.
+    pub tables: Vec<Table>,
+    /// What went wrong, whole-action or per item.
+    pub errors: Vec<ErrorEntry>,
+    /// Measurements of this run: the only field that may differ between two runs of one request.
+    pub metrics: Metrics,
+}
+
+/// A case insight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Insight {
+    /// Title shown on the insight.
+    pub title: String,
+    /// Body; HTML with every TAP string escaped.
+    pub content: String,
+    /// Always `html`.
+    pub content_type: String,
+    /// The entity the insight is about, or null for a general insight.
+    pub entity_identifier: Option<String>,
+    /// `info`, `warn` or `error`.
+    pub severity: String,
+    /// `general` or `entity`.
+    #[serde(rename = "type")]
+    pub insight_type: String,
+    /// Always `ProofPointTAP`.
+    pub triggered_by: String,
+}
+
+impl Insight {
+    /// A general, informational HTML insight.
+    pub fn general_html(title: impl Into<String>, content: impl Into<String>) -> Self {
+        Insight {
+            title: title.into(),
+            content: content.into(),
+            content_type: "html".into(),
+            entity_identifier: None,
+            severity: "info".into(),
+            insight_type: "general".into(),
+            triggered_by: crate::INTEGRATION_IDENTIFIER.into(),
+        }
+    }
+}
+
+/// An entity for the platform to create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Entity {
+    /// The entity's identifier.
+    pub identifier: String,
+    /// SOAR entity type.
+    pub entity_type: String,
+    /// Whether the entity belongs to the organisation.
+    pub is_internal: bool,
+    /// Whether the entity is suspicious.
+    pub is_suspicious: bool,
+    /// Whether the entity carries enrichment.
+    pub is_enriched: bool,
+    /// Whether the entity is vulnerable.
+    pub is_vulnerable: bool,
+    /// Properties; always holds `is_new_entity: true`.
+    pub properties: Map<String, Value>,
+}
+
+impl Entity {
+    /// A new entity with `is_new_entity: true` and the given extra properties.
+    pub fn new(
+        identifier: impl Into<String>,
+        entity_type: impl Into<String>,
+        extra: Map<String, Value>,
+    ) -> Self {
+        let mut properties = Map::new();
+        properties.insert("is_new_entity".into(), Value::Bool(true));
+        properties.extend(extra);
+        Entity {
+            identifier: identifier.into(),
+            entity_type: entity_type.into(),
+            is_internal: false,
+            is_suspicious: false,
+            is_enriched: false,
+            is_vulnerable: false,
+            properties,
+        }
+    }
+}
+
+/// Properties to add to an existing target entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Enrichment {
+    /// The target entity's identifier, as the platform sent it.
+    pub identifier: String,
+    /// The target entity's type.
+    pub entity_type: String,
+    /// Properties to set, prefixed `ProofPointTAP_`.
+    pub properties: Map<String, Value>,
+}
+
+/// A data table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Table {
+    /// Table title.
+    pub title: String,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows, each as long as `columns`.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One failure, of the whole action or of one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorEntry {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Plain-words reason.
+    pub message: String,
+    /// The item concerned (campaign id, URL, ...), when the error is about one item.
+    pub subject: Option<String>,
+}
+
+impl From<Error> for ErrorEntry {
+    fn from(e: Error) -> Self {
+        ErrorEntry {
+            code: e.code,
+            message: e.message,
+            subject: e.subject,
+        }
+    }
+}
+
+/// Measurements of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Metrics {
+    /// Wall time from start to envelope, in milliseconds.
+    pub duration_ms: u64,
+    /// HTTP requests sent to TAP, retries included.
+    pub http_requests: u64,
+}
