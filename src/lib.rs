@@ -15,6 +15,7 @@ pub mod request;
 pub mod runner;
 pub mod schema;
 pub mod scope;
+pub mod urldefense;
 pub mod wire;
 
 pub use manifest::INTEGRATION_IDENTIFIER;

@@ -75,7 +75,19 @@ pub fn describe<T: JsonSchema>() -> Vec<ParamInfo> {
                     })
                     .unwrap_or_default()
             };
-            let allowed = strings("enum");
+            // A unit enum is `enum: [...]`, or `oneOf: [{const}]` when its variants carry docs.
+            let mut allowed = strings("enum");
+            if allowed.is_empty() {
+                allowed = prop
+                    .get("oneOf")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.get("const")?.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            }
             // An `Option<T>` wraps T's schema in `anyOf: [T, null]`; look inside for the kind.
             let kind = text("x-kind").or_else(|| {
                 prop.get("anyOf")?
@@ -98,7 +110,8 @@ pub fn describe<T: JsonSchema>() -> Vec<ParamInfo> {
                 default_value: prop.get("default").cloned(),
                 is_mandatory: required.contains(&key.as_str()),
                 allowed_values: allowed,
-                description: text("description").unwrap_or_default(),
+                // Doc comments wrap lines; a description is one paragraph.
+                description: text("description").unwrap_or_default().replace('\n', " "),
             }
         })
         .collect()

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::params::{self, Noun, ParamInfo};
 use crate::wire::{Enrichment, Entity, ErrorEntry, ExecutionState, Insight, Table, TargetEntity};
 
+pub mod decode_url;
 pub mod ping;
 
 /// An action this binary runs.
@@ -23,6 +24,8 @@ pub mod ping;
 pub enum Action {
     /// Test connectivity and credentials.
     Ping,
+    /// Decode URL Defense URLs.
+    DecodeUrl,
 }
 
 /// The names and texts of one action.
@@ -44,12 +47,13 @@ pub struct ActionInfo {
 
 impl Action {
     /// Every action, in the order they are listed.
-    pub const ALL: &'static [Action] = &[Action::Ping];
+    pub const ALL: &'static [Action] = &[Action::Ping, Action::DecodeUrl];
 
     /// The action's names and texts.
     pub fn info(self) -> &'static ActionInfo {
         match self {
             Action::Ping => &ping::INFO,
+            Action::DecodeUrl => &decode_url::INFO,
         }
     }
 
@@ -57,6 +61,7 @@ impl Action {
     pub fn params(self) -> Vec<ParamInfo> {
         match self {
             Action::Ping => params::describe::<ping::Params>(),
+            Action::DecodeUrl => params::describe::<decode_url::Params>(),
         }
     }
 
@@ -69,6 +74,7 @@ impl Action {
         }
         match self {
             Action::Ping => of::<ping::Params>(),
+            Action::DecodeUrl => of::<decode_url::Params>(),
         }
     }
 
@@ -76,6 +82,7 @@ impl Action {
     pub fn example(self) -> Value {
         match self {
             Action::Ping => ping::example(),
+            Action::DecodeUrl => decode_url::example(),
         }
     }
 
@@ -192,5 +199,6 @@ pub fn failure_message(action: Option<Action>, error: &Error) -> String {
 pub async fn run(action: Action, ctx: &Context, raw: &Map<String, Value>) -> Result<Outcome> {
     match action {
         Action::Ping => ping::run(ctx, params::parse(raw, Noun::Parameter)?).await,
+        Action::DecodeUrl => decode_url::run(ctx, params::parse(raw, Noun::Parameter)?).await,
     }
 }

@@ -1,0 +1,384 @@
+//! Decode URL (SPEC §4.2): URL Defense URLs decoded offline, with the TAP decode API as fallback
+//! (`auto`), as the only decoder (`api`), or never (`local`).
+//!
+//! Local decoding is the default because `POST /v2/url/decode` is throttled to 1 800 calls a day
+//! and every URL Defense format in use decodes without it.
+
+use std::collections::HashSet;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::{ActionInfo, Context, Outcome};
+use crate::error::{Error, ErrorCode, Result};
+use crate::params::{Choice, Flag, List};
+use crate::urldefense;
+use crate::wire::{Enrichment, Entity, ErrorEntry};
+
+/// Names and texts of Decode URL.
+pub static INFO: ActionInfo = ActionInfo {
+    name: "decode_url",
+    display_name: "Decode URL",
+    script_name: "ProofPointTAP_DecodeURL",
+    tool_name: "proof_point_tap_decode_url",
+    result_name: "decoded_urls",
+    description: "Decode URLs rewritten by Proofpoint URL Defense (v1, v2, v3), from DestinationURL entities and the Encoded URLs parameter. Decodes offline by default; the TAP decode API is used only for what cannot be decoded locally.",
+};
+
+/// Where URLs are decoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecodeMode {
+    /// Offline first; what cannot be decoded offline goes to the TAP API when credentials are set.
+    #[default]
+    Auto,
+    /// Offline only: no network connection, no credentials needed.
+    Local,
+    /// Every URL goes to the TAP API (1 800 calls a day).
+    Api,
+}
+
+/// Parameters of Decode URL.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(title = "Decode URL parameters")]
+pub struct Params {
+    /// URLs to decode, as a list or one string. A string is split only where a comma or newline is
+    /// followed by http:// or https://, since URL Defense URLs contain commas.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Encoded URLs", "x-aliases" = ["encoded_ur_ls"]))]
+    pub encoded_urls: List,
+    /// Create a DestinationURL entity for each decoded URL that is not already a target entity.
+    #[serde(default = "yes")]
+    #[schemars(extend("x-display-name" = "Create URL Entities"))]
+    pub create_url_entities: Flag,
+    /// auto: offline, then the TAP API for what is left; local: offline only; api: TAP API only.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Decode Mode"))]
+    pub decode_mode: Choice<DecodeMode>,
+}
+
+fn yes() -> Flag {
+    Flag(true)
+}
+
+impl Default for Choice<DecodeMode> {
+    fn default() -> Self {
+        Choice(DecodeMode::Auto)
+    }
+}
+
+/// Splits a string of URLs at each comma or newline followed by optional whitespace and
+/// `http://` or `https://`.
+pub fn split_urls(text: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if c != ',' && c != '\n' {
+            continue;
+        }
+        let next = text[i + 1..].trim_start();
+        let starts_url = ["http://", "https://"].iter().any(|scheme| {
+            next.get(..scheme.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(scheme))
+        });
+        if starts_url {
+            items.push(text[start..i].to_owned());
+            start = i + 1;
+        }
+    }
+    items.push(text[start..].to_owned());
+    items
+}
+
+/// One URL's result.
+enum Decoded {
+    Ok {
+        url: String,
+        source: &'static str,
+        extra: Map<String, Value>,
+    },
+    Failed(Error),
+    /// Left for the API.
+    Pending(Error),
+}
+
+/// URLs per call to the decode API.
+const API_BATCH: usize = 200;
+
+/// Runs Decode URL.
+pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
+    let inputs = inputs(ctx, &params);
+    if inputs.is_empty() {
+        return Ok(Outcome::completed(
+            false,
+            "No URLs to decode: add DestinationURL entities to the scope or list URLs in the \"Encoded URLs\" parameter.",
+        ));
+    }
+    let Choice(mode) = params.decode_mode;
+    let api_usable = mode == DecodeMode::Api || ctx.config.credentials().is_ok();
+    let mut results: Vec<Decoded> = inputs
+        .iter()
+        .map(|url| {
+            if mode == DecodeMode::Api {
+                return Decoded::Pending(Error::new(ErrorCode::DecodeFailed, "not decoded"));
+            }
+            match urldefense::decode(url) {
+                Ok(decoded) => Decoded::Ok {
+                    url: decoded,
+                    source: "local",
+                    extra: Map::new(),
+                },
+                Err(e) => {
+                    let error = Error::new(e.code(), e.to_string()).with_subject(url.clone());
+                    if mode == DecodeMode::Auto && api_usable && e.worth_asking_the_api() {
+                        Decoded::Pending(error)
+                    } else {
+                        Decoded::Failed(error)
+                    }
+                }
+            }
+        })
+        .collect();
+
+    let pending: Vec<usize> = (0..results.len())
+        .filter(|&i| matches!(results[i], Decoded::Pending(_)))
+        .collect();
+    let mut api_failure: Option<Error> = None;
+    if !pending.is_empty() {
+        match ctx.client() {
+            Err(e) => api_failure = Some(e),
+            Ok(client) => {
+                for batch in pending.chunks(API_BATCH) {
+                    let urls: Vec<String> = batch.iter().map(|&i| inputs[i].clone()).collect();
+                    match client.decode_urls(&urls).await {
+                        Ok(answer) => apply_api_answer(&mut results, batch, &urls, answer.urls),
+                        Err(e) => {
+                            api_failure = Some(e);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(outcome(ctx, &params, &inputs, results, api_failure))
+}
+
+/// Target entity URLs first, then the parameter's; duplicates removed, order kept.
+fn inputs(ctx: &Context, params: &Params) -> Vec<String> {
+    let from_entities = ctx
+        .entities
+        .iter()
+        .filter(|e| e.is_type("DestinationURL"))
+        .map(|e| e.value().trim().to_owned());
+    let from_param = params.encoded_urls.split_with(split_urls);
+    let mut seen = HashSet::new();
+    from_entities
+        .chain(from_param)
+        .filter(|u| !u.is_empty() && seen.insert(u.clone()))
+        .collect()
+}
+
+fn apply_api_answer(
+    results: &mut [Decoded],
+    batch: &[usize],
+    sent: &[String],
+    answer: Vec<crate::client::DecodedItem>,
+) {
+    for (pos, (&index, url)) in batch.iter().zip(sent).enumerate() {
+        // Items are matched by the URL TAP echoes; by position when it echoes a different form.
+        let item = answer
+            .iter()
+            .find(|item| item.encoded_url == *url)
+            .or_else(|| answer.get(pos).filter(|_| answer.len() == sent.len()));
+        results[index] = match item {
+            Some(item) if item.success && item.decoded_url.is_some() => Decoded::Ok {
+                url: item.decoded_url.clone().unwrap_or_default(),
+                source: "api",
+                extra: item.extra.clone(),
+            },
+            Some(item) => {
+                let reason = item.error.as_deref().unwrap_or("no reason given");
+                Decoded::Failed(
+                    Error::new(
+                        ErrorCode::DecodeFailed,
+                        format!("the TAP decode API could not decode it: {reason}"),
+                    )
+                    .with_subject(url.clone()),
+                )
+            }
+            None => Decoded::Failed(
+                Error::new(
+                    ErrorCode::InvalidResponse,
+                    "the TAP decode API's answer did not include this URL",
+                )
+                .with_subject(url.clone()),
+            ),
+        };
+    }
+}
+
+fn outcome(
+    ctx: &Context,
+    params: &Params,
+    inputs: &[String],
+    results: Vec<Decoded>,
+    api_failure: Option<Error>,
+) -> Outcome {
+    let mut json = Vec::new();
+    let mut errors: Vec<ErrorEntry> = Vec::new();
+    let mut decoded_inputs = Vec::new();
+    let mut failed_inputs = Vec::new();
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    for (input, result) in inputs.iter().zip(results) {
+        match result {
+            Decoded::Ok { url, source, extra } => {
+                let mut item = Map::new();
+                item.insert("encodedUrl".into(), json!(input));
+                item.insert("decodedUrl".into(), json!(url));
+                item.insert("success".into(), json!(true));
+                item.insert("source".into(), json!(source));
+                item.extend(extra);
+                json.push(Value::Object(item));
+                decoded_inputs.push(input.as_str());
+                pairs.push((input, url));
+            }
+            Decoded::Failed(e) => {
+                failed_inputs.push(input.as_str());
+                errors.push(e.into());
+            }
+            Decoded::Pending(local) => {
+                failed_inputs.push(input.as_str());
+                let error = match &api_failure {
+                    Some(api) => {
+                        let mut message =
+                            format!("the TAP decode API could not be used: {}", api.message);
+                        if local.code == ErrorCode::DecodeFailed && local.message != "not decoded" {
+                            message = format!("{}; {message}", local.message);
+                        }
+                        Error::new(api.code, message).with_subject(input.clone())
+                    }
+                    None => local,
+                };
+                errors.push(error.into());
+            }
+        }
+    }
+
+    let mut enrichments = Vec::new();
+    let mut entities = Vec::new();
+    let mut known: HashSet<String> = ctx
+        .entities
+        .iter()
+        .flat_map(|e| [e.identifier.to_lowercase(), e.value().to_lowercase()])
+        .collect();
+    for (input, url) in &pairs {
+        for entity in ctx
+            .entities
+            .iter()
+            .filter(|e| e.is_type("DestinationURL") && e.value().trim() == *input)
+        {
+            let mut properties = Map::new();
+            properties.insert("ProofPointTAP_decodedUrl".into(), json!(url));
+            enrichments.push(Enrichment {
+                identifier: entity.identifier.clone(),
+                entity_type: entity.entity_type.clone(),
+                properties,
+            });
+        }
+        if params.create_url_entities.0 && known.insert(url.to_lowercase()) {
+            let mut extra = Map::new();
+            extra.insert("ProofPointTAP_encodedUrl".into(), json!(input));
+            entities.push(Entity::new(url.clone(), "DestinationURL", extra));
+        }
+    }
+
+    let any = !decoded_inputs.is_empty();
+    let everything_failed_on_the_api = !any
+        && api_failure.as_ref().is_some_and(|e| {
+            matches!(
+                e.code,
+                ErrorCode::Unauthorized
+                    | ErrorCode::Connection
+                    | ErrorCode::Timeout
+                    | ErrorCode::MissingConfiguration
+                    | ErrorCode::InvalidParameter
+            )
+        });
+    if everything_failed_on_the_api {
+        let api = api_failure.unwrap_or_else(|| Error::new(ErrorCode::Internal, "unknown"));
+        let mut outcome = Outcome::failed(
+            api.clone(),
+            format!(
+                "Error executing action \"{}\". Reason: the TAP decode API could not be used: {}",
+                INFO.display_name, api.message
+            ),
+        );
+        outcome.errors.extend(errors);
+        return outcome;
+    }
+    let message = if any {
+        let mut m = format!(
+            "Successfully decoded the following URLs in ProofPoint TAP: {}",
+            decoded_inputs.join(", ")
+        );
+        if !failed_inputs.is_empty() {
+            m.push_str(&format!(
+                "\nAction wasn't able to decode the following URLs in ProofPoint TAP: {}",
+                failed_inputs.join(", ")
+            ));
+        }
+        m
+    } else {
+        "None of the provided URLs were decoded in ProofPoint TAP.".to_owned()
+    };
+    Outcome {
+        json_result: Some(Value::Array(json)),
+        entities,
+        enrichments,
+        errors,
+        ..Outcome::completed(any, message)
+    }
+}
+
+/// An example request: decodes a v3 URL and a v2 URL offline, no credentials needed.
+pub fn example() -> Value {
+    json!({
+        "action": "decode_url",
+        "case_id": "1042",
+        "target_entities": [{
+            "identifier": "HTTPS://URLDEFENSE.COM/V3/__HTTPS://GOOGLE.COM:443/SEARCH?Q=A*TEST&GS=PS__;KW!-612FLBF0JVQ3KNJKRI5JG!UE6TQUDNKASHHG93TRCDJQDP8SE2YSE65JYCIE2K1D_UNJZ1LNF6YLQERUJNGZV9UWF66UJQIQ$",
+            "entity_type": "DestinationURL",
+            "additional_properties": {
+                "OriginalIdentifier": "https://urldefense.com/v3/__https://google.com:443/search?q=a*test&gs=ps__;Kw!-612Flbf0JvQ3kNJkRi5Jg!Ue6tQudNKaShHg93trcdjqDP8se2ySE65jyCIe2K1D_uNjZ1Lnf6YLQERujngZv9UWf66ujQIQ$"
+            }
+        }],
+        "parameters": {
+            "encoded_urls": "https://urldefense.proofpoint.com/v2/url?u=https-3A__media.mnn.com_assets_images_2016_06_jupiter-2Dnasa.jpg.638x0-5Fq80-5Fcrop-2Dsmart.jpg&d=DwMBaQ&c=Vxt5e0Osvvt2gflwSlsJ5DmPGcPvTRKLJyp031rXjhg&r=BTD8MPjq1qSLi0tGKaB5H6aCJZZBjwYkLyorZdRQrnY&m=iKjixvaJuqvmReS78AB0JiActTrR_liSq7lDRjEQ9DE&s=-M8Vz-GV-kqkNVf1BAtv38DdudAHVDAI6_jQQLVmleE&e=",
+            "create_url_entities": true,
+            "decode_mode": "local"
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_split_only_before_a_scheme() {
+        assert_eq!(
+            split_urls("https://a.example/x,y, https://b.example/,\nHTTP://c.example ,not-a-url"),
+            vec![
+                "https://a.example/x,y",
+                " https://b.example/",
+                "\nHTTP://c.example ,not-a-url"
+            ]
+        );
+        assert_eq!(
+            split_urls("https://a.example/?q=1,2"),
+            vec!["https://a.example/?q=1,2"]
+        );
+    }
+}

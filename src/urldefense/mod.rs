@@ -1,0 +1,571 @@
+//! URL Defense decoding, with no I/O: v1, v2 and v3 rewritten URLs on `urldefense.proofpoint.com`,
+//! `urldefense.com` and `urldefense.us`, nested up to [`MAX_LAYERS`] deep.
+//!
+//! Also handled: `&amp;`-escaped queries, the `https:/host` single-slash artefact, quoted-printable
+//! residue from raw mail (`=3D`, soft line breaks), and v3 substitution runs counted in UTF-8 bytes.
+//! Every failure is a [`DecodeError`] saying why; no input makes [`decode`] panic.
+
+pub mod encode;
+
+use std::borrow::Cow;
+
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine;
+
+use crate::error::ErrorCode;
+
+/// The most URL Defense layers unwrapped from one URL.
+pub const MAX_LAYERS: usize = 5;
+
+/// The hosts URL Defense rewrites to.
+pub const HOSTS: [&str; 3] = [
+    "urldefense.proofpoint.com",
+    "urldefense.com",
+    "urldefense.us",
+];
+
+/// The base64url alphabet; a v3 run `**X` takes 2 + (index of X) bytes.
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Base64url with or without padding, lenient about trailing bits (tables are cut at byte
+/// boundaries by the encoder, never padded).
+const TABLE_ENGINE: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Why a URL could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Not a URL on a URL Defense host.
+    #[error("not a URL Defense URL (expected https://urldefense.com/v3/..., https://urldefense.proofpoint.com/v2/url?u=... or urldefense.us)")]
+    NotUrlDefense,
+    /// A URL Defense host, but not a path of a known version.
+    #[error("unknown URL Defense format (the path is not /v1/url, /v2/url or /v3/__)")]
+    UnknownVersion,
+    /// A v1/v2 URL without its `u` parameter.
+    #[error("the {0} URL has no u= parameter")]
+    MissingTarget(&'static str),
+    /// A v3 URL without a `__;TABLE!` part.
+    #[error("the v3 URL has no __;TABLE! part: it may have been cut short")]
+    TruncatedTable,
+    /// The v3 table is not base64url.
+    #[error("the v3 substitution table is not valid base64url")]
+    BadBase64,
+    /// A `**X` run token whose X is not a base64url character.
+    #[error("the v3 URL has an invalid run token **{0}")]
+    BadRunToken(char),
+    /// The runs ask for more bytes than the table holds.
+    #[error("the v3 URL uses more substitution bytes than its table holds ({table} bytes)")]
+    RunPastTable {
+        /// Bytes in the table.
+        table: usize,
+    },
+    /// The decoded bytes are not UTF-8.
+    #[error("the decoded URL is not valid UTF-8")]
+    InvalidUtf8,
+    /// Still URL Defense after [`MAX_LAYERS`] layers.
+    #[error("more than {MAX_LAYERS} nested URL Defense layers")]
+    TooManyLayers,
+}
+
+impl DecodeError {
+    /// The envelope error code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DecodeError::NotUrlDefense => ErrorCode::NotUrlDefense,
+            _ => ErrorCode::DecodeFailed,
+        }
+    }
+
+    /// Whether the TAP decode API might succeed where local decoding did not: a URL on a URL
+    /// Defense host, in a form this decoder does not read. Sending anything else wastes quota.
+    pub fn worth_asking_the_api(&self) -> bool {
+        !matches!(self, DecodeError::NotUrlDefense)
+    }
+}
+
+/// Decodes a URL Defense URL, unwrapping nested layers. Leading and trailing whitespace and
+/// quoted-printable residue are removed first.
+pub fn decode(input: &str) -> Result<String, DecodeError> {
+    let cleaned = clean(input);
+    let mut current = decode_layer(&cleaned)?;
+    for _ in 1..MAX_LAYERS {
+        match decode_layer(&current) {
+            Ok(next) => current = next,
+            Err(DecodeError::NotUrlDefense) => return Ok(current),
+            Err(e) => return Err(e),
+        }
+    }
+    match version_of(&current) {
+        None => Ok(current),
+        Some(_) => Err(DecodeError::TooManyLayers),
+    }
+}
+
+/// Whether `url` is on a URL Defense host.
+pub fn is_url_defense(url: &str) -> bool {
+    split_host(url.trim()).is_some()
+}
+
+/// Decodes exactly one layer.
+pub fn decode_layer(url: &str) -> Result<String, DecodeError> {
+    match version_of(url) {
+        None => Err(DecodeError::NotUrlDefense),
+        Some(Version::V1(query)) => decode_v1(query),
+        Some(Version::V2(query)) => decode_v2(query),
+        Some(Version::V3(rest)) => decode_v3(rest),
+        Some(Version::Unknown) => Err(DecodeError::UnknownVersion),
+    }
+}
+
+enum Version<'a> {
+    V1(&'a str),
+    V2(&'a str),
+    V3(&'a str),
+    Unknown,
+}
+
+/// `scheme:` + one or two slashes + a URL Defense host; returns what follows the host.
+fn split_host(url: &str) -> Option<&str> {
+    let rest = strip_prefix_ci(url, "https:").or_else(|| strip_prefix_ci(url, "http:"))?;
+    let rest = rest.strip_prefix('/')?;
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..host_end];
+    let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    HOSTS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(host))
+        .then(|| &rest[host_end..])
+}
+
+fn version_of(url: &str) -> Option<Version<'_>> {
+    let path = split_host(url)?;
+    Some(if let Some(q) = strip_prefix_ci(path, "/v1/url?") {
+        Version::V1(q)
+    } else if let Some(q) = strip_prefix_ci(path, "/v2/url?") {
+        Version::V2(q)
+    } else if let Some(r) = strip_prefix_ci(path, "/v3/__") {
+        Version::V3(r)
+    } else {
+        Version::Unknown
+    })
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// The value of query parameter `name`: after `name=` at the start or after `&` (or `&amp;`), up to
+/// the next `&` — or, for v1, up to `&k=`, since v1 leaves `&` inside `u` unencoded at times.
+fn query_param<'a>(query: &'a str, name: &str, until: &str) -> Option<Cow<'a, str>> {
+    let query: Cow<'a, str> = if query.contains("&amp;") {
+        Cow::Owned(query.replace("&amp;", "&"))
+    } else {
+        Cow::Borrowed(query)
+    };
+    let key = format!("{name}=");
+    let start = if query.starts_with(&key) {
+        key.len()
+    } else {
+        query.find(&format!("&{key}"))? + key.len() + 1
+    };
+    let tail = &query[start..];
+    let end = tail.find(until).unwrap_or(tail.len());
+    Some(match query {
+        Cow::Borrowed(q) => Cow::Borrowed(&q[start..start + end]),
+        Cow::Owned(q) => Cow::Owned(q[start..start + end].to_owned()),
+    })
+}
+
+fn decode_v1(query: &str) -> Result<String, DecodeError> {
+    let target = query_param(query, "u", "&k=").ok_or(DecodeError::MissingTarget("v1"))?;
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&target).collect();
+    let text = String::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?;
+    Ok(html_unescape(&text).into_owned())
+}
+
+fn decode_v2(query: &str) -> Result<String, DecodeError> {
+    let target = query_param(query, "u", "&").ok_or(DecodeError::MissingTarget("v2"))?;
+    let mapped: String = target
+        .chars()
+        .map(|c| match c {
+            '-' => '%',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&mapped).collect();
+    let text = String::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?;
+    Ok(html_unescape(&text).into_owned())
+}
+
+/// `rest` is what follows `/v3/__`: `<mangled URL>__;<table>!<opaque>$`.
+fn decode_v3(rest: &str) -> Result<String, DecodeError> {
+    let (mangled, table) = find_v3_table(rest)?;
+    let table = TABLE_ENGINE
+        .decode(table)
+        .map_err(|_| DecodeError::BadBase64)?;
+    let mangled_text = mangled;
+    let mangled = mangled.as_bytes();
+    let mut out = Vec::with_capacity(mangled.len() + table.len());
+    let mut used = 0usize;
+    let mut i = 0usize;
+    while i < mangled.len() {
+        let b = mangled[i];
+        if b != b'*' {
+            // Copy the run of ordinary bytes up to the next '*' in one go.
+            let next = mangled[i..]
+                .iter()
+                .position(|&c| c == b'*')
+                .map_or(mangled.len(), |p| i + p);
+            out.extend_from_slice(&mangled[i..next]);
+            i = next;
+            continue;
+        }
+        let (count, width) = if mangled.get(i + 1) == Some(&b'*') && i + 2 < mangled.len() {
+            let x = mangled[i + 2];
+            let index = ALPHABET.iter().position(|&a| a == x).ok_or_else(|| {
+                // Both '*' are ASCII, so i + 2 is a character boundary.
+                let ch = mangled_text[i + 2..].chars().next();
+                DecodeError::BadRunToken(ch.unwrap_or(char::REPLACEMENT_CHARACTER))
+            })?;
+            (index + 2, 3)
+        } else {
+            (1, 1)
+        };
+        let bytes = table
+            .get(used..used + count)
+            .ok_or(DecodeError::RunPastTable { table: table.len() })?;
+        out.extend_from_slice(bytes);
+        used += count;
+        i += width;
+    }
+    String::from_utf8(out).map_err(|_| DecodeError::InvalidUtf8)
+}
+
+/// Splits `<mangled>__;<table>!...` at the last `__;` followed by a base64url table and `!`; the
+/// mangled URL may itself contain `__` and even `__;`.
+fn find_v3_table(rest: &str) -> Result<(&str, &str), DecodeError> {
+    let mut bad_table = false;
+    let mut end = rest.len();
+    while let Some(pos) = rest[..end].rfind("__;") {
+        let after = &rest[pos + 3..];
+        let table_len = after
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+            .unwrap_or(after.len());
+        match after.as_bytes().get(table_len) {
+            Some(b'!') => return Ok((&rest[..pos], &after[..table_len])),
+            Some(_) => bad_table = true,
+            None => {}
+        }
+        end = pos;
+    }
+    Err(if bad_table {
+        DecodeError::BadBase64
+    } else {
+        DecodeError::TruncatedTable
+    })
+}
+
+/// Removes quoted-printable residue from text pasted out of raw mail: soft line breaks always, and
+/// `=XX` escapes when every `=` in the text is one (as in a quoted-printable body, where `=` itself
+/// is `=3D`).
+fn clean(input: &str) -> Cow<'_, str> {
+    let trimmed = input.trim();
+    let unbroken: Cow<'_, str> = if trimmed.contains("=\n") || trimmed.contains("=\r\n") {
+        Cow::Owned(trimmed.replace("=\r\n", "").replace("=\n", ""))
+    } else {
+        Cow::Borrowed(trimmed)
+    };
+    if !unbroken.contains("=3D") && !unbroken.contains("=3d") {
+        return unbroken;
+    }
+    let bytes = unbroken.as_bytes();
+    let all_escapes = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'='
+            || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if !all_escapes {
+        return unbroken;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' {
+            let hex = &unbroken[i + 1..i + 3];
+            out.push(u8::from_str_radix(hex, 16).unwrap_or(b'='));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(_) => unbroken,
+    }
+}
+
+/// Unescapes the HTML character references URL Defense leaves in v1/v2 targets: `&amp;`, `&lt;`,
+/// `&gt;`, `&quot;`, `&apos;` and numeric `&#NN;` / `&#xHH;`.
+pub fn html_unescape(s: &str) -> Cow<'_, str> {
+    if !s.contains('&') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = rest.find('&') {
+        out.push_str(&rest[..pos]);
+        let tail = &rest[pos..];
+        let entity = tail
+            .find(';')
+            .filter(|&end| end <= 10)
+            .and_then(|end| Some((unescape_entity(&tail[1..end])?, end)));
+        match entity {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+fn unescape_entity(name: &str) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => {
+            let num = name.strip_prefix('#')?;
+            let code = match num.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => num.parse().ok()?,
+            };
+            char::from_u32(code).filter(|c| *c != '\0')
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documentation_examples() {
+        let tsv = include_str!("../../tests/fixtures/url_defense_doc_examples.tsv");
+        let mut n = 0;
+        for line in tsv.lines().filter(|l| !l.trim().is_empty()) {
+            let (encoded, expected) = line.split_once('\t').unwrap();
+            assert_eq!(decode(encoded).as_deref(), Ok(expected), "{encoded}");
+            n += 1;
+        }
+        assert_eq!(n, 4);
+    }
+
+    #[test]
+    fn v1_takes_u_up_to_k_and_unescapes() {
+        assert_eq!(
+            decode("https://urldefense.proofpoint.com/v1/url?u=http://a.example/x%3Fy%3D1&amp;k=abc&amp;r=z"),
+            Ok("http://a.example/x?y=1".into())
+        );
+        assert_eq!(
+            decode(
+                "https://urldefense.proofpoint.com/v1/url?u=http%3A%2F%2Fb.example%2F%26lt%3B&k=1"
+            ),
+            Ok("http://b.example/<".into())
+        );
+        assert_eq!(
+            decode("https://urldefense.proofpoint.com/v1/url?k=1&r=2"),
+            Err(DecodeError::MissingTarget("v1"))
+        );
+    }
+
+    #[test]
+    fn v2_maps_dash_and_underscore() {
+        assert_eq!(
+            decode("https://urldefense.proofpoint.com/v2/url?u=https-3A__example.com_a-5Fb-2Dc-3Fq-3D1-26r-3D2"),
+            Ok("https://example.com/a_b-c?q=1&r=2".into())
+        );
+        // `&d=` can be absent; the query may be `&amp;`-escaped.
+        assert_eq!(
+            decode(
+                "https://urldefense.proofpoint.com/v2/url?c=1&amp;u=http-3A__x.example_&amp;d=2"
+            ),
+            Ok("http://x.example/".into())
+        );
+        assert_eq!(
+            decode("https://urldefense.proofpoint.com/v2/url?u=http-3A__x.example_-C3-A9"),
+            Ok("http://x.example/é".into())
+        );
+        assert_eq!(
+            decode("https://urldefense.proofpoint.com/v2/url?u=http-3A__x.example_-FF"),
+            Err(DecodeError::InvalidUtf8)
+        );
+    }
+
+    #[test]
+    fn v3_runs_count_utf8_bytes() {
+        // `w60j` is base64url for the bytes C3 AD 23: "í" (two bytes) then "#".
+        assert_eq!(
+            decode("https://urldefense.com/v3/__https://x.example/**A__;w60j!!org!sig$"),
+            Ok("https://x.example/í".into())
+        );
+        assert_eq!(
+            decode("https://urldefense.com/v3/__https://x.example/**A*__;w60j!!org!sig$"),
+            Ok("https://x.example/í#".into())
+        );
+        // An empty table is the common case.
+        assert_eq!(
+            decode("https://urldefense.com/v3/__https://x.example/a__;!!org!sig$"),
+            Ok("https://x.example/a".into())
+        );
+    }
+
+    #[test]
+    fn v3_chained_runs() {
+        let table: Vec<u8> = (0..131).map(|i| b'a' + (i % 26) as u8).collect();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&table);
+        let url = format!("https://urldefense.com/v3/__https://x.example/**_**_*__;{b64}!!o!s$");
+        let expected = format!("https://x.example/{}", String::from_utf8(table).unwrap());
+        assert_eq!(decode(&url), Ok(expected));
+    }
+
+    #[test]
+    fn v3_anchors_on_the_last_valid_table() {
+        // The mangled URL contains `__;` itself, followed by something that is not a table.
+        assert_eq!(
+            decode("https://urldefense.com/v3/__https://x.example/a__;b.c__d__;Kw!!o!s$"),
+            Ok("https://x.example/a__;b.c__d".into())
+        );
+        assert_eq!(
+            decode("https://urldefense.com/v3/__https://x.example/a__;Kw!b*__;Kw!!o!s$"),
+            Ok("https://x.example/a__;Kw!b+".into())
+        );
+    }
+
+    #[test]
+    fn v3_failures_say_why() {
+        let d = |s: &str| decode(s).unwrap_err();
+        assert_eq!(
+            d("https://urldefense.com/v3/__https://x.example/a"),
+            DecodeError::TruncatedTable
+        );
+        assert_eq!(
+            d("https://urldefense.com/v3/__https://x.example/a__;Kw"),
+            DecodeError::TruncatedTable
+        );
+        assert_eq!(
+            d("https://urldefense.com/v3/__https://x.example/a__;K.w!!$"),
+            DecodeError::BadBase64
+        );
+        assert_eq!(
+            d("https://urldefense.com/v3/__https://x.example/a__;K!!$"),
+            DecodeError::BadBase64
+        );
+        assert_eq!(
+            d("https://urldefense.com/v3/__https://x.example/**.__;Kw!!$"),
+            DecodeError::BadRunToken('.')
+        );
+        assert_eq!(
+            d("https://urldefense.com/v3/__https://x.example/**__;Kw!!$"),
+            DecodeError::RunPastTable { table: 1 }
+        );
+        assert_eq!(
+            d("https://urldefense.com/v3/__https://x.example/**B__;Kw!!$"),
+            DecodeError::RunPastTable { table: 1 }
+        );
+        assert_eq!(
+            d("https://urldefense.com/v3/__https://x.example/*__;_w!!$"),
+            DecodeError::InvalidUtf8
+        );
+    }
+
+    #[test]
+    fn hosts_schemes_and_the_single_slash_artefact() {
+        for host in HOSTS {
+            let url = format!("https:/{host}/v3/__https://x.example/__;!!o!s$");
+            assert_eq!(decode(&url), Ok("https://x.example/".into()), "{url}");
+        }
+        assert_eq!(
+            decode("HTTP://URLDEFENSE.US:443/V3/__https://x.example/__;!!o!s$"),
+            Ok("https://x.example/".into())
+        );
+        assert_eq!(
+            decode("https://example.com/v3/__x__;!!$"),
+            Err(DecodeError::NotUrlDefense)
+        );
+        assert_eq!(
+            decode("https://urldefense.com.evil.example/v3/__x__;!!$"),
+            Err(DecodeError::NotUrlDefense)
+        );
+        assert_eq!(decode("not a url"), Err(DecodeError::NotUrlDefense));
+        assert_eq!(
+            decode("https://urldefense.com/v4/__x"),
+            Err(DecodeError::UnknownVersion)
+        );
+        assert_eq!(decode(""), Err(DecodeError::NotUrlDefense));
+    }
+
+    #[test]
+    fn nested_layers() {
+        let inner = "https://urldefense.com/v3/__https://x.example/a*b__;Kw!!o!s$";
+        let outer = encode::v2(inner);
+        assert_eq!(decode(&outer), Ok("https://x.example/a+b".into()));
+        let mut url = "https://x.example/".to_owned();
+        for _ in 0..MAX_LAYERS {
+            url = encode::v2(&url);
+        }
+        assert_eq!(decode(&url), Ok("https://x.example/".into()));
+        url = encode::v3(&url);
+        assert_eq!(decode(&url), Err(DecodeError::TooManyLayers));
+    }
+
+    #[test]
+    fn quoted_printable_residue() {
+        assert_eq!(
+            decode("https://urldefense.proofpoint.com/v2/url?u=3Dhttp-3A__x.example_&d=3DDwM=\n&c=3Dabc"),
+            Ok("http://x.example/".into())
+        );
+        assert_eq!(
+            decode("https://urldefense.com/v3/__https://x.example/?a=3Db__;!!o!s=\r\n$"),
+            Ok("https://x.example/?a=b".into())
+        );
+        // A bare '=' means the text is not quoted-printable: "=3D" stays.
+        assert_eq!(
+            decode("https://urldefense.com/v3/__https://x.example/?a=3D&b=1__;!!o!s$"),
+            Ok("https://x.example/?a=3D&b=1".into())
+        );
+    }
+
+    #[test]
+    fn html_unescape_handles_named_and_numeric() {
+        assert_eq!(
+            html_unescape("a&amp;b&lt;&#39;&#x41;&bogus;&"),
+            "a&b<'A&bogus;&"
+        );
+        assert_eq!(html_unescape("&#0;&#xD800;"), "&#0;&#xD800;");
+    }
+}

@@ -1,0 +1,205 @@
+//! Decode URL through the real binary: offline decoding, and the TAP decode API on a local stub.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use wiremock::matchers::{basic_auth, body_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const V3_DOC: &str = "https://urldefense.com/v3/__https://google.com:443/search?q=a*test&gs=ps__;Kw!-612Flbf0JvQ3kNJkRi5Jg!Ue6tQudNKaShHg93trcdjqDP8se2ySE65jyCIe2K1D_uNjZ1Lnf6YLQERujngZv9UWf66ujQIQ$";
+const V2_DOC: &str = "https://urldefense.proofpoint.com/v2/url?u=https-3A__media.mnn.com_assets_images_2016_06_jupiter-2Dnasa.jpg.638x0-5Fq80-5Fcrop-2Dsmart.jpg&amp;d=DwMBaQ&amp;c=Vxt5e0Osvvt2gflwSlsJ5DmPGcPvTRKLJyp031rXjhg&amp;r=BTD8MPjq1qSLi0tGKaB5H6aCJZZBjwYkLyorZdRQrnY&amp;m=iKjixvaJuqvmReS78AB0JiActTrR_liSq7lDRjEQ9DE&amp;s=-M8Vz-GV-kqkNVf1BAtv38DdudAHVDAI6_jQQLVmleE&amp;e=";
+const V1_DOC: &str = "https://urldefense.proofpoint.com/v1/url?u=http://www.bouncycastle.org/&amp;k=oIvRg1%2BdGAgOoM1BIlLLqw%3D%3D%0A&amp;r=IKM5u8%2B%2F%2Fi8EBhWOS%2BqGbTqCC%2BrMqWI%2FVfEAEsQO%2F0Y%3D%0A&amp;m=Ww6iaHO73mDQpPQwOwfLfN8WMapqHyvtu8jM8SjqmVQ%3D%0A&amp;s=d3583cfa53dade97025bc6274c6c8951dc29fe0f38830cf8e5a447723b9f1c9a";
+/// On a URL Defense host, in a form the local decoder does not know: only the API can help.
+const V4_UNKNOWN: &str = "https://urldefense.com/v4/__https://future.example/__;!!o!s$";
+const TRUNCATED_V3: &str = "https://urldefense.com/v3/__https://cut.example/pa";
+
+fn url_entity(url: &str) -> Value {
+    json!({"identifier": url.to_uppercase(), "entity_type": "DestinationURL",
+           "additional_properties": {"OriginalIdentifier": url}})
+}
+
+fn request(entities: Vec<Value>, parameters: Value, configuration: Value) -> Value {
+    json!({"action": "ProofPointTAP_DecodeURL", "case_id": "77", "alert_group_identifiers": ["G1"],
+           "target_entities": entities, "parameters": parameters, "configuration": configuration})
+}
+
+#[tokio::test]
+async fn local_decoding_of_every_version() {
+    // The entity and the parameter string share the v3 URL: it is decoded once. The v2 URL holds
+    // commas, and the string is split only before "https://".
+    let params =
+        json!({"Encoded URLs": format!("{V3_DOC}, {V2_DOC},\n{V1_DOC}"), "Decode Mode": "Local"});
+    let entities = vec![
+        url_entity(V3_DOC),
+        json!({"identifier": "bob@example.com", "entity_type": "USERUNIQNAME"}),
+    ];
+    let run = run(&request(entities, params, json!({}))).await;
+    assert_eq!(run.code, 0);
+    assert_eq!(run.envelope["json_result"].as_array().unwrap().len(), 3);
+    assert_eq!(run.envelope["metrics"]["http_requests"], 0);
+    assert_envelope!("decode_local", run);
+}
+
+#[tokio::test]
+async fn local_mode_never_connects_even_with_credentials() {
+    let params = json!({"encoded_urls": [V3_DOC, TRUNCATED_V3], "decode_mode": "local"});
+    // Nothing listens on port 1: a connection attempt would show as http_requests > 0.
+    let run = run(&request(vec![], params, config("http://127.0.0.1:1"))).await;
+    assert_eq!(run.envelope["metrics"]["http_requests"], 0);
+    assert_eq!(run.envelope["errors"][0]["subject"], TRUNCATED_V3);
+    assert_eq!(run.envelope["result_value"], true);
+}
+
+#[tokio::test]
+async fn partial_failure_names_each_url_and_why() {
+    let params = json!({"encoded_urls": [V2_DOC, "https://example.com/plain,link", TRUNCATED_V3], "create_url_entities": "false"});
+    let run = run(&request(vec![], params, json!({}))).await;
+    assert_eq!(run.code, 0);
+    assert!(run.envelope["entities"].as_array().unwrap().is_empty());
+    assert_envelope!("decode_partial_failure", run);
+}
+
+#[tokio::test]
+async fn nothing_decoded() {
+    let params = json!({"encoded_urls": "https://example.com/a"});
+    let run = run(&request(vec![url_entity(TRUNCATED_V3)], params, json!({}))).await;
+    assert_eq!(run.code, 0);
+    assert_eq!(run.envelope["result_value"], false);
+    assert_envelope!("decode_nothing_decoded", run);
+}
+
+#[tokio::test]
+async fn no_input() {
+    let entities = vec![json!({"identifier": "bob@example.com", "entity_type": "USERUNIQNAME"})];
+    let run = run(&request(entities, json!({"encoded_urls": " "}), json!({}))).await;
+    assert_eq!(run.code, 0);
+    assert_envelope!("decode_no_input", run);
+}
+
+#[tokio::test]
+async fn auto_sends_only_what_local_decoding_left() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/url/decode"))
+        .and(basic_auth(PRINCIPAL, SECRET))
+        .and(body_json(json!({"urls": [V4_UNKNOWN]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"urls": [
+            {"encodedUrl": V4_UNKNOWN, "decodedUrl": "https://future.example/", "success": true,
+             "messageGuid": "guid-1", "clusterName": "cluster-a"}
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The plain URL is not URL Defense: asking the API would only spend quota.
+    let params = json!({"encoded_urls": [V2_DOC, V4_UNKNOWN, "https://example.com/plain"]});
+    let run = run(&request(
+        vec![url_entity(V4_UNKNOWN)],
+        params,
+        config(&server.uri()),
+    ))
+    .await;
+    assert_eq!(run.code, 0);
+    assert_eq!(run.envelope["metrics"]["http_requests"], 1);
+    assert_envelope!("decode_auto", run);
+}
+
+#[tokio::test]
+async fn auto_without_credentials_stays_offline() {
+    let params = json!({"encoded_urls": [V4_UNKNOWN]});
+    let run = run(&request(
+        vec![],
+        params,
+        json!({"api_root": "http://127.0.0.1:1"}),
+    ))
+    .await;
+    assert_eq!(run.envelope["metrics"]["http_requests"], 0);
+    assert_eq!(run.envelope["errors"][0]["code"], "decode_failed");
+}
+
+#[tokio::test]
+async fn api_mode_sends_everything_and_maps_per_item_failures() {
+    let answer: Value =
+        serde_json::from_str(include_str!("fixtures/url_decode_partial_failure.json")).unwrap();
+    let sent: Vec<Value> = answer["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["encodedUrl"].clone())
+        .collect();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/url/decode"))
+        .and(body_json(json!({"urls": sent})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&answer))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let run = run(&request(
+        vec![],
+        json!({"encoded_urls": sent, "decode_mode": "api"}),
+        config(&server.uri()),
+    ))
+    .await;
+    assert_eq!(run.code, 0);
+    assert_envelope!("decode_api_partial", run);
+}
+
+#[tokio::test]
+async fn api_mode_success_from_the_sample() {
+    let answer: Value =
+        serde_json::from_str(include_str!("fixtures/url_decode_success.json")).unwrap();
+    let sent: Vec<Value> = answer["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["encodedUrl"].clone())
+        .collect();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/url/decode"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&answer))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let run = run(&request(
+        vec![],
+        json!({"encoded_urls": sent, "decode_mode": "api"}),
+        config(&server.uri()),
+    ))
+    .await;
+    assert_eq!(run.code, 0);
+    assert_envelope!("decode_api", run);
+}
+
+#[tokio::test]
+async fn api_mode_unauthorized_fails_the_action() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/url/decode"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let run = run(&request(
+        vec![],
+        json!({"encoded_urls": [V3_DOC], "decode_mode": "api"}),
+        config(&server.uri()),
+    ))
+    .await;
+    assert_eq!(run.code, 1);
+    assert_no_secret(&run);
+    assert_envelope!("decode_api_unauthorized", run);
+}
+
+#[tokio::test]
+async fn invalid_decode_mode() {
+    let run = run(&request(
+        vec![],
+        json!({"encoded_urls": [V3_DOC], "decode_mode": "remote"}),
+        json!({}),
+    ))
+    .await;
+    assert_eq!(run.code, 1);
+    assert_envelope!("decode_invalid_mode", run);
+}

@@ -1,0 +1,76 @@
+//! Property tests of the URL Defense decoder: encoding then decoding gives the URL back, and no
+//! string makes the decoder panic.
+
+use proofpoint_tap::urldefense::{decode, encode};
+use proptest::prelude::*;
+
+/// URLs with paths of ASCII and non-ASCII characters and queries with `&` and `=`. `&` and `;`
+/// never meet, so no HTML character reference forms (v1 and v2 targets are HTML-unescaped).
+fn url() -> impl Strategy<Value = String> {
+    (
+        prop_oneof!["http", "https"],
+        "[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?(\\.[a-z]{2,6}){1,2}",
+        proptest::option::of(1u16..65535),
+        "(/[a-zA-Z0-9._~!$'()*+,;=:@%éü日本語🙂 -]{0,24}){0,4}",
+        proptest::option::of("[a-zA-Z0-9=&_.*+%~-]{0,40}"),
+        proptest::option::of("[a-zA-Z0-9_-]{0,10}"),
+    )
+        .prop_map(|(scheme, host, port, path, query, fragment)| {
+            let mut url = format!("{scheme}://{host}");
+            if let Some(p) = port {
+                url.push_str(&format!(":{p}"));
+            }
+            url.push_str(&path);
+            if let Some(q) = query {
+                url.push('?');
+                url.push_str(&q);
+            }
+            if let Some(f) = fragment {
+                url.push('#');
+                url.push_str(&f);
+            }
+            url
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn v2_round_trips(url in url()) {
+        prop_assert_eq!(decode(&encode::v2(&url)), Ok(url));
+    }
+
+    #[test]
+    fn v3_round_trips(url in url()) {
+        prop_assert_eq!(decode(&encode::v3(&url)), Ok(url));
+    }
+
+    #[test]
+    fn v1_round_trips(url in url()) {
+        prop_assert_eq!(decode(&encode::v1(&url)), Ok(url));
+    }
+
+    #[test]
+    fn nested_v2_around_v3_round_trips(url in url()) {
+        prop_assert_eq!(decode(&encode::v2(&encode::v3(&url))), Ok(url));
+    }
+
+    #[test]
+    fn arbitrary_strings_never_panic(s in any::<String>()) {
+        let _ = decode(&s);
+    }
+
+    #[test]
+    fn arbitrary_url_defense_tails_never_panic(
+        prefix in prop_oneof![
+            Just("https://urldefense.com/v3/__"),
+            Just("https:/urldefense.us/v3/__"),
+            Just("https://urldefense.proofpoint.com/v2/url?"),
+            Just("https://urldefense.proofpoint.com/v1/url?"),
+        ],
+        tail in "([a-zA-Z0-9*_;!$=&%-]|__;|\\*\\*|=3D|\u{e9}){0,80}",
+    ) {
+        let _ = decode(&format!("{prefix}{tail}"));
+    }
+}
