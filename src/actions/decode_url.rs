@@ -368,17 +368,19 @@ mod tests {
 
     #[test]
     fn strings_split_only_before_a_scheme() {
+        let split = |s: &str| List::Text(s.into()).split_with(split_urls);
         assert_eq!(
-            split_urls("https://a.example/x,y, https://b.example/,\nHTTP://c.example ,not-a-url"),
+            split("https://a.example/x,y, https://b.example/,\nHTTP://c.example ,not-a-url"),
             vec![
                 "https://a.example/x,y",
-                " https://b.example/",
-                "\nHTTP://c.example ,not-a-url"
+                "https://b.example/",
+                "HTTP://c.example ,not-a-url"
             ]
         );
         assert_eq!(
-            split_urls("https://a.example/?q=1,2"),
+            split("https://a.example/?q=1,2"),
             vec!["https://a.example/?q=1,2"]
         );
+        assert_eq!(split(" \n "), Vec::<String>::new());
     }
 }
