@@ -110,14 +110,33 @@ pub fn schema(name: Option<&str>, write: Option<&std::path::Path>, pretty: bool)
 
 /// JSON text with a final newline.
 pub fn to_json<T: serde::Serialize>(value: &T, pretty: bool) -> String {
+    // Pretty output goes through `Value` so that pre-serialized parts (`json_result`) are
+    // indented too.
     let mut text = if pretty {
-        serde_json::to_string_pretty(value)
+        serde_json::to_value(value).and_then(|v| serde_json::to_string_pretty(&v))
     } else {
         serde_json::to_string(value)
     }
     .unwrap_or_else(|e| format!("{{\"error\": \"could not serialize: {e}\"}}"));
     text.push('\n');
     text
+}
+
+/// Writes a value as JSON to stdout, streaming it rather than building one large string first.
+/// A closed stdout (a pipe whose reader left) is exit status 1, not a panic.
+pub fn print_json<T: serde::Serialize>(value: &T, pretty: bool) -> u8 {
+    if pretty {
+        return print_out(&to_json(value, true));
+    }
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
 }
 
 /// Writes to stdout; a closed stdout (a pipe whose reader left) is exit status 1, not a panic.

@@ -125,7 +125,7 @@ impl Config {
     /// Reads the request's `configuration`, filling gaps from `env` (a lookup such as
     /// `std::env::var`, injected for tests).
     pub fn resolve(raw: &Map<String, Value>, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let input: ConfigInput = params::parse(raw, Noun::Configuration)?;
+        let input: ConfigInput = params::parse(raw.clone(), Noun::Configuration)?;
         let env = |key: &str| env(key).filter(|v| !v.trim().is_empty());
         let verify_ssl = match input.verify_ssl {
             Some(Flag(v)) => v,

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod fasthash;
 pub mod logging;
 pub mod manifest;
 pub mod params;

@@ -18,12 +18,15 @@ fn main() -> ExitCode {
             let envelope =
                 runner::catching(|| match request::read_input(std::io::stdin().lock()) {
                     Ok(input) => {
-                        runner::execute(&input, action.as_deref(), &|k| std::env::var(k).ok())
+                        runner::execute(input, action.as_deref(), &|k| std::env::var(k).ok())
                     }
                     Err(e) => runner::rejected(e),
                 });
-            let written = cli::print_out(&cli::to_json(&envelope, cli.pretty));
-            written.max(runner::exit_code(&envelope))
+            let written = cli::print_json(&envelope, cli.pretty);
+            let status = written.max(runner::exit_code(&envelope));
+            // The process ends now: freeing a large envelope would only cost time.
+            std::mem::forget(envelope);
+            status
         }
         Command::Actions { json } => cli::actions(json, cli.pretty),
         Command::Schema { name, write } => {

@@ -157,25 +157,25 @@ impl Noun {
 /// Reads `raw` into `T`: every accepted key spelling is mapped to its canonical key, empty values
 /// are dropped (so they take the default), and a value of the wrong kind or an unknown key becomes
 /// an `invalid_parameter` error naming the parameter and what it accepts.
-pub fn parse<T: DeserializeOwned + JsonSchema>(raw: &Map<String, Value>, noun: Noun) -> Result<T> {
+pub fn parse<T: DeserializeOwned + JsonSchema>(raw: Map<String, Value>, noun: Noun) -> Result<T> {
     let infos = describe::<T>();
     let mut canonical: Map<String, Value> = Map::new();
     let mut given_as: Vec<(String, String)> = Vec::new();
     for (key, value) in raw {
-        let folded = fold_key(key);
+        let folded = fold_key(&key);
         let info = infos.iter().find(|p| {
             fold_key(&p.key) == folded
                 || fold_key(&p.name) == folded
                 || p.aliases.iter().any(|a| fold_key(a) == folded)
         });
         let Some(info) = info else {
-            return Err(unknown_key(key, &infos, noun));
+            return Err(unknown_key(&key, &infos, noun));
         };
-        if is_empty(value) {
+        if is_empty(&value) {
             continue;
         }
         if let Some(previous) = canonical.get(&info.key) {
-            if previous != value {
+            if *previous != value {
                 let first = given_as
                     .iter()
                     .find(|(k, _)| *k == info.key)
@@ -189,8 +189,8 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(raw: &Map<String, Value>, noun: N
             }
             continue;
         }
-        given_as.push((info.key.clone(), key.clone()));
-        canonical.insert(info.key.clone(), value.clone());
+        given_as.push((info.key.clone(), key));
+        canonical.insert(info.key.clone(), value);
     }
     for info in infos.iter().filter(|p| p.is_mandatory) {
         if !canonical.contains_key(&info.key) {
@@ -351,38 +351,66 @@ impl List {
 
     /// The items, a string split by `split`; each trimmed, empty ones dropped.
     pub fn split_with(&self, split: impl Fn(&str) -> Vec<String>) -> Vec<String> {
+        self.clone().into_split_with(split)
+    }
+
+    /// As [`List::split_with`], consuming the list so that large lists are not copied.
+    pub fn into_split_with(self, split: impl Fn(&str) -> Vec<String>) -> Vec<String> {
         let items = match self {
-            List::Items(items) => items.clone(),
-            List::Text(text) => split(text),
+            List::Items(items) => items,
+            List::Text(text) => split(&text),
         };
         items
             .into_iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
+            .filter_map(|s| {
+                let trimmed = s.trim();
+                if trimmed.is_empty() {
+                    None
+                } else if trimmed.len() == s.len() {
+                    Some(s)
+                } else {
+                    Some(trimmed.to_owned())
+                }
+            })
             .collect()
     }
 }
 
 impl<'de> Deserialize<'de> for List {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(List::Text(s)),
-            Value::Array(items) => items
-                .into_iter()
-                .map(|item| match item {
-                    Value::String(s) => Ok(s),
-                    other => Err(de::Error::custom(format_args!(
-                        "expected a list of strings, found the item {}",
-                        short(&other)
-                    ))),
-                })
-                .collect::<std::result::Result<_, _>>()
-                .map(List::Items),
-            other => Err(de::Error::custom(format_args!(
-                "expected a list of strings or a comma-separated string, got {}",
-                short(&other)
-            ))),
+        // A visitor rather than a detour through `Value`: lists can hold tens of thousands of URLs.
+        struct ListVisitor;
+        impl<'de> de::Visitor<'de> for ListVisitor {
+            type Value = List;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of strings or a comma-separated string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<List, E> {
+                Ok(List::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<List, E> {
+                Ok(List::Text(v))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<List, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+                while let Some(item) = seq.next_element::<Value>()? {
+                    match item {
+                        Value::String(s) => items.push(s),
+                        other => {
+                            return Err(de::Error::custom(format_args!(
+                                "expected a list of strings, found the item {}",
+                                short(&other)
+                            )))
+                        }
+                    }
+                }
+                Ok(List::Items(items))
+            }
         }
+        d.deserialize_any(ListVisitor)
     }
 }
 
@@ -519,7 +547,7 @@ mod tests {
     }
 
     fn parse_sample(v: Value) -> Result<Sample> {
-        parse(v.as_object().unwrap(), Noun::Parameter)
+        parse(v.as_object().unwrap().clone(), Noun::Parameter)
     }
 
     #[test]

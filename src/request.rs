@@ -17,7 +17,8 @@ pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 /// Reads stdin (or any reader) up to one byte past the limit, so an oversized request is noticed
 /// without reading all of it.
 pub fn read_input(reader: impl Read) -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
+    // Requests of megabytes (bulk URL lists) are read without repeated regrowth.
+    let mut buf = Vec::with_capacity(1 << 20);
     reader
         .take(MAX_REQUEST_BYTES as u64 + 1)
         .read_to_end(&mut buf)

@@ -23,12 +23,15 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 /// Runs one request. `cli_action` is the action named on the command line, if any; `env` looks
 /// up environment variables (injected so tests control it).
 pub fn execute(
-    input: &[u8],
+    input: Vec<u8>,
     cli_action: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Envelope {
     let started = std::time::Instant::now();
-    let (echo, action, outcome, http_requests) = match prepare(input, cli_action, env) {
+    let prepared = prepare(&input, cli_action, env);
+    // Large requests hold megabytes of text that the parsed request no longer needs.
+    drop(input);
+    let (echo, action, outcome, http_requests) = match prepared {
         Err(rejection) => {
             let (echo, action, error) = *rejection;
             let message = actions::failure_message(action, &error);
@@ -41,7 +44,7 @@ pub fn execute(
                 ctx,
                 parameters,
             } = prepared;
-            let outcome = run_action(action, &ctx, &parameters);
+            let outcome = run_action(action, &ctx, parameters);
             let requests = ctx.http_requests.load(Ordering::Relaxed);
             (echo, Some(action), outcome, requests)
         }
@@ -160,7 +163,7 @@ fn working_deadline(deadline_ms: u64) -> Result<Instant, Error> {
 fn run_action(
     action: Action,
     ctx: &Context,
-    parameters: &serde_json::Map<String, serde_json::Value>,
+    parameters: serde_json::Map<String, serde_json::Value>,
 ) -> Outcome {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -325,7 +328,7 @@ mod tests {
     #[test]
     fn a_past_deadline_fails_at_once() {
         let e = execute(
-            br#"{"action":"ping","execution_deadline_unix_time_ms":1}"#,
+            br#"{"action":"ping","execution_deadline_unix_time_ms":1}"#.to_vec(),
             None,
             &no_env,
         );
@@ -337,9 +340,13 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_state() {
-        let e = execute(b"nope", None, &no_env);
+        let e = execute(b"nope".to_vec(), None, &no_env);
         assert_eq!(exit_code(&e), 2);
-        let e = execute(br#"{"action":"ping","parameters":{"x":1}}"#, None, &no_env);
+        let e = execute(
+            br#"{"action":"ping","parameters":{"x":1}}"#.to_vec(),
+            None,
+            &no_env,
+        );
         assert_eq!(e.errors[0].code, ErrorCode::InvalidParameter);
         assert_eq!(exit_code(&e), 1);
     }

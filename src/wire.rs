@@ -137,7 +137,7 @@ pub enum ExecutionState {
 }
 
 /// The one JSON document written to stdout.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "proofpoint-tap result envelope")]
 pub struct Envelope {
     /// The canonical action name; the name as given when it is not a known action; null when none
@@ -157,7 +157,8 @@ pub struct Envelope {
     /// For people: one line per outcome.
     pub output_message: String,
     /// The action's JSON result; null when there is none.
-    pub json_result: Option<Value>,
+    #[schemars(with = "Option<Value>")]
+    pub json_result: Option<Box<serde_json::value::RawValue>>,
     /// Insights for the platform to add to the case.
     pub insights: Vec<Insight>,
     /// Entities for the platform to add to the case.

@@ -4,14 +4,13 @@
 //! Local decoding is the default because `POST /v2/url/decode` is throttled to 1 800 calls a day
 //! and every URL Defense format in use decodes without it.
 
-use std::collections::HashSet;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::{ActionInfo, Context, Outcome};
 use crate::error::{Error, ErrorCode, Result};
+use crate::fasthash::FastSet;
 use crate::params::{Choice, Flag, List};
 use crate::urldefense;
 use crate::wire::{Enrichment, Entity, ErrorEntry};
@@ -99,31 +98,38 @@ enum Decoded {
         extra: Map<String, Value>,
     },
     Failed(Error),
-    /// Left for the API.
-    Pending(Error),
+    /// Left for the API; holds the local reason, if local decoding was tried.
+    Pending(Option<Error>),
 }
 
 /// URLs per call to the decode API.
 const API_BATCH: usize = 200;
 
+/// From this many URLs on, local decoding is spread over the machine's cores.
+const PARALLEL_FROM: usize = 4096;
+
 /// Runs Decode URL.
 pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
-    let inputs = inputs(ctx, &params);
+    let Params {
+        encoded_urls,
+        create_url_entities: Flag(create_entities),
+        decode_mode: Choice(mode),
+    } = params;
+    let inputs = inputs(ctx, encoded_urls);
     if inputs.is_empty() {
         return Ok(Outcome::completed(
             false,
             "No URLs to decode: add DestinationURL entities to the scope or list URLs in the \"Encoded URLs\" parameter.",
         ));
     }
-    let Choice(mode) = params.decode_mode;
     let api_usable = mode == DecodeMode::Api || ctx.config.credentials().is_ok();
-    let mut results: Vec<Decoded> = inputs
-        .iter()
-        .map(|url| {
-            if mode == DecodeMode::Api {
-                return Decoded::Pending(Error::new(ErrorCode::DecodeFailed, "not decoded"));
-            }
-            match urldefense::decode(url) {
+    let mut results: Vec<Decoded> = if mode == DecodeMode::Api {
+        inputs.iter().map(|_| Decoded::Pending(None)).collect()
+    } else {
+        decode_all(&inputs)
+            .into_iter()
+            .zip(&inputs)
+            .map(|(result, url)| match result {
                 Ok(decoded) => Decoded::Ok {
                     url: decoded,
                     source: "local",
@@ -132,14 +138,14 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
                 Err(e) => {
                     let error = Error::new(e.code(), e.to_string()).with_subject(url.clone());
                     if mode == DecodeMode::Auto && api_usable && e.worth_asking_the_api() {
-                        Decoded::Pending(error)
+                        Decoded::Pending(Some(error))
                     } else {
                         Decoded::Failed(error)
                     }
                 }
-            }
-        })
-        .collect();
+            })
+            .collect()
+    };
 
     let pending: Vec<usize> = (0..results.len())
         .filter(|&i| matches!(results[i], Decoded::Pending(_)))
@@ -162,21 +168,56 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
             }
         }
     }
-    Ok(outcome(ctx, &params, &inputs, results, api_failure))
+    outcome(ctx, create_entities, &inputs, results, api_failure)
+}
+
+/// Decodes every URL locally, on several threads when there are many.
+fn decode_all(inputs: &[String]) -> Vec<std::result::Result<String, urldefense::DecodeError>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if inputs.len() < PARALLEL_FROM || threads < 2 {
+        return inputs.iter().map(|u| urldefense::decode(u)).collect();
+    }
+    let chunk = inputs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = inputs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|u| urldefense::decode(u))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// Target entity URLs first, then the parameter's; duplicates removed, order kept.
-fn inputs(ctx: &Context, params: &Params) -> Vec<String> {
-    let from_entities = ctx
+fn inputs(ctx: &Context, encoded_urls: List) -> Vec<String> {
+    let mut all: Vec<String> = ctx
         .entities
         .iter()
         .filter(|e| e.is_type("DestinationURL"))
-        .map(|e| e.value().trim().to_owned());
-    let from_param = params.encoded_urls.split_with(split_urls);
-    let mut seen = HashSet::new();
-    from_entities
-        .chain(from_param)
-        .filter(|u| !u.is_empty() && seen.insert(u.clone()))
+        .map(|e| e.value().trim().to_owned())
+        .collect();
+    all.extend(encoded_urls.into_split_with(split_urls));
+    let keep: Vec<bool> = {
+        let mut seen = FastSet::default();
+        seen.reserve(all.len());
+        all.iter()
+            .map(|u| !u.is_empty() && seen.insert(u.as_str()))
+            .collect()
+    };
+    all.into_iter()
+        .zip(keep)
+        .filter_map(|(url, keep)| keep.then_some(url))
         .collect()
 }
 
@@ -219,47 +260,54 @@ fn apply_api_answer(
     }
 }
 
+/// One item of `json_result`.
+#[derive(Serialize)]
+struct DecodedJson<'a> {
+    #[serde(rename = "encodedUrl")]
+    encoded_url: &'a str,
+    #[serde(rename = "decodedUrl")]
+    decoded_url: &'a str,
+    success: bool,
+    source: &'static str,
+    /// Fields TAP's decode API adds for authenticated calls (`messageGuid`, `clusterName`, ...).
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+}
+
 fn outcome(
     ctx: &Context,
-    params: &Params,
+    create_entities: bool,
     inputs: &[String],
     results: Vec<Decoded>,
     api_failure: Option<Error>,
-) -> Outcome {
-    let mut json = Vec::new();
+) -> Result<Outcome> {
     let mut errors: Vec<ErrorEntry> = Vec::new();
-    let mut decoded_inputs = Vec::new();
     let mut failed_inputs = Vec::new();
-    let mut pairs: Vec<(&str, String)> = Vec::new();
+    let mut decoded: Vec<(&str, String, &'static str, Map<String, Value>)> = Vec::new();
     for (input, result) in inputs.iter().zip(results) {
         match result {
-            Decoded::Ok { url, source, extra } => {
-                let mut item = Map::new();
-                item.insert("encodedUrl".into(), json!(input));
-                item.insert("decodedUrl".into(), json!(url));
-                item.insert("success".into(), json!(true));
-                item.insert("source".into(), json!(source));
-                item.extend(extra);
-                json.push(Value::Object(item));
-                decoded_inputs.push(input.as_str());
-                pairs.push((input, url));
-            }
+            Decoded::Ok { url, source, extra } => decoded.push((input, url, source, extra)),
             Decoded::Failed(e) => {
                 failed_inputs.push(input.as_str());
                 errors.push(e.into());
             }
             Decoded::Pending(local) => {
                 failed_inputs.push(input.as_str());
-                let error = match &api_failure {
-                    Some(api) => {
+                let error = match (&api_failure, local) {
+                    (Some(api), local) => {
                         let mut message =
                             format!("the TAP decode API could not be used: {}", api.message);
-                        if local.code == ErrorCode::DecodeFailed && local.message != "not decoded" {
+                        if let Some(local) = local {
                             message = format!("{}; {message}", local.message);
                         }
                         Error::new(api.code, message).with_subject(input.clone())
                     }
-                    None => local,
+                    (None, Some(local)) => local,
+                    (None, None) => Error::new(
+                        ErrorCode::DecodeFailed,
+                        "the TAP decode API gave no answer for this URL",
+                    )
+                    .with_subject(input.clone()),
                 };
                 errors.push(error.into());
             }
@@ -268,12 +316,12 @@ fn outcome(
 
     let mut enrichments = Vec::new();
     let mut entities = Vec::new();
-    let mut known: HashSet<String> = ctx
+    let mut known: FastSet<String> = ctx
         .entities
         .iter()
         .flat_map(|e| [e.identifier.to_lowercase(), e.value().to_lowercase()])
         .collect();
-    for (input, url) in &pairs {
+    for (input, url, _, _) in &decoded {
         for entity in ctx
             .entities
             .iter()
@@ -287,16 +335,15 @@ fn outcome(
                 properties,
             });
         }
-        if params.create_url_entities.0 && known.insert(url.to_lowercase()) {
+        if create_entities && known.insert(url.to_lowercase()) {
             let mut extra = Map::new();
             extra.insert("ProofPointTAP_encodedUrl".into(), json!(input));
             entities.push(Entity::new(url.clone(), "DestinationURL", extra));
         }
     }
 
-    let any = !decoded_inputs.is_empty();
-    let everything_failed_on_the_api = !any
-        && api_failure.as_ref().is_some_and(|e| {
+    if decoded.is_empty() {
+        if let Some(api) = api_failure.filter(|e| {
             matches!(
                 e.code,
                 ErrorCode::Unauthorized
@@ -305,41 +352,49 @@ fn outcome(
                     | ErrorCode::MissingConfiguration
                     | ErrorCode::InvalidParameter
             )
-        });
-    if everything_failed_on_the_api {
-        let api = api_failure.unwrap_or_else(|| Error::new(ErrorCode::Internal, "unknown"));
-        let mut outcome = Outcome::failed(
-            api.clone(),
-            format!(
+        }) {
+            let message = format!(
                 "Error executing action \"{}\". Reason: the TAP decode API could not be used: {}",
                 INFO.display_name, api.message
-            ),
-        );
-        outcome.errors.extend(errors);
-        return outcome;
+            );
+            let mut outcome = Outcome::failed(api, message);
+            outcome.errors.extend(errors);
+            return Ok(outcome);
+        }
     }
-    let message = if any {
+    let message = if decoded.is_empty() {
+        "None of the provided URLs were decoded in ProofPoint TAP.".to_owned()
+    } else {
+        let names: Vec<&str> = decoded.iter().map(|(input, ..)| *input).collect();
         let mut m = format!(
             "Successfully decoded the following URLs in ProofPoint TAP: {}",
-            decoded_inputs.join(", ")
+            super::name_list(&names, "json_result")
         );
         if !failed_inputs.is_empty() {
             m.push_str(&format!(
                 "\nAction wasn't able to decode the following URLs in ProofPoint TAP: {}",
-                failed_inputs.join(", ")
+                super::name_list(&failed_inputs, "errors")
             ));
         }
         m
-    } else {
-        "None of the provided URLs were decoded in ProofPoint TAP.".to_owned()
     };
-    Outcome {
-        json_result: Some(Value::Array(json)),
+    let json: Vec<DecodedJson<'_>> = decoded
+        .iter()
+        .map(|(input, url, source, extra)| DecodedJson {
+            encoded_url: input,
+            decoded_url: url,
+            success: true,
+            source,
+            extra,
+        })
+        .collect();
+    Ok(Outcome {
+        json_result: Some(super::json_result(&json)?),
         entities,
         enrichments,
         errors,
-        ..Outcome::completed(any, message)
-    }
+        ..Outcome::completed(!decoded.is_empty(), message)
+    })
 }
 
 /// An example request: decodes a v3 URL and a v2 URL offline, no credentials needed.

@@ -7,6 +7,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
 use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -135,7 +137,7 @@ impl Context {
 }
 
 /// What an action produced; the runner adds the echoed request fields and metrics.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Outcome {
     /// How the run ended.
     pub state: ExecutionState,
@@ -143,8 +145,8 @@ pub struct Outcome {
     pub result_value: bool,
     /// For people.
     pub output_message: String,
-    /// The JSON result, if any.
-    pub json_result: Option<Value>,
+    /// The JSON result, if any, already serialized (see [`json_result`]).
+    pub json_result: Option<Box<RawValue>>,
     /// Insights to add.
     pub insights: Vec<Insight>,
     /// Entities to add.
@@ -183,6 +185,33 @@ impl Outcome {
     }
 }
 
+/// Serializes an action's JSON result once, straight from its typed form: large results (tens of
+/// thousands of decoded URLs) are written without building a `Value` tree first.
+pub fn json_result(value: &impl Serialize) -> Result<Box<RawValue>> {
+    serde_json::value::to_raw_value(value).map_err(|e| {
+        Error::new(
+            crate::error::ErrorCode::Internal,
+            format!("the JSON result could not be serialized: {e}"),
+        )
+    })
+}
+
+/// At most this many items are named in an output message; the rest are counted.
+pub const MAX_NAMED: usize = 50;
+
+/// `a, b, c`, or `a, b, ... and 950 more (see json_result)` past [`MAX_NAMED`] items: a message is
+/// read by people, the full list is in the JSON result.
+pub fn name_list(items: &[&str], full_list_in: &str) -> String {
+    if items.len() <= MAX_NAMED {
+        return items.join(", ");
+    }
+    format!(
+        "{} and {} more (see {full_list_in})",
+        items[..MAX_NAMED].join(", "),
+        items.len() - MAX_NAMED
+    )
+}
+
 /// The message of a failure no action worded itself.
 pub fn failure_message(action: Option<Action>, error: &Error) -> String {
     match action {
@@ -196,9 +225,28 @@ pub fn failure_message(action: Option<Action>, error: &Error) -> String {
 }
 
 /// Parses the parameters and runs the action. An `Err` fails the whole action.
-pub async fn run(action: Action, ctx: &Context, raw: &Map<String, Value>) -> Result<Outcome> {
+pub async fn run(action: Action, ctx: &Context, raw: Map<String, Value>) -> Result<Outcome> {
     match action {
         Action::Ping => ping::run(ctx, params::parse(raw, Noun::Parameter)?).await,
         Action::DecodeUrl => decode_url::run(ctx, params::parse(raw, Noun::Parameter)?).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_name_lists_are_counted_not_printed() {
+        let few = ["a", "b"];
+        assert_eq!(name_list(&few, "errors"), "a, b");
+        let many: Vec<String> = (0..MAX_NAMED + 3).map(|i| i.to_string()).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let text = name_list(&many, "json_result");
+        assert!(text.starts_with("0, 1, 2"));
+        assert!(
+            text.ends_with(", 49 and 3 more (see json_result)"),
+            "{text}"
+        );
     }
 }

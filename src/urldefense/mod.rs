@@ -134,7 +134,14 @@ fn split_host(url: &str) -> Option<&str> {
     let rest = strip_prefix_ci(url, "https:").or_else(|| strip_prefix_ci(url, "http:"))?;
     let rest = rest.strip_prefix('/')?;
     let rest = rest.strip_prefix('/').unwrap_or(rest);
-    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host_end = rest
+        .bytes()
+        .take(40)
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len().min(40));
+    if host_end == 40 {
+        return None; // longer than any URL Defense host with a port
+    }
     let host = &rest[..host_end];
     let host = host.rsplit_once(':').map_or(host, |(h, port)| {
         if port.bytes().all(|b| b.is_ascii_digit()) {
@@ -168,48 +175,85 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-/// The value of query parameter `name`: after `name=` at the start or after `&` (or `&amp;`), up to
-/// the next `&` — or, for v1, up to `&k=`, since v1 leaves `&` inside `u` unencoded at times.
-fn query_param<'a>(query: &'a str, name: &str, until: &str) -> Option<Cow<'a, str>> {
-    let query: Cow<'a, str> = if query.contains("&amp;") {
-        Cow::Owned(query.replace("&amp;", "&"))
+/// The value of the `u` parameter: after `u=` at the start or after `&` (or `&amp;`), up to
+/// `until` — the next `&` for v2, `&k=` for v1, which at times leaves `&` inside `u` unencoded.
+fn target_param<'a>(query: &'a str, until: &str) -> Option<Cow<'a, str>> {
+    if query.contains("&amp;") {
+        let unescaped = query.replace("&amp;", "&");
+        return target_param(&unescaped, until).map(|t| Cow::Owned(t.into_owned()));
+    }
+    let start = if query.starts_with("u=") {
+        2
     } else {
-        Cow::Borrowed(query)
-    };
-    let key = format!("{name}=");
-    let start = if query.starts_with(&key) {
-        key.len()
-    } else {
-        query.find(&format!("&{key}"))? + key.len() + 1
+        query.find("&u=")? + 3
     };
     let tail = &query[start..];
     let end = tail.find(until).unwrap_or(tail.len());
-    Some(match query {
-        Cow::Borrowed(q) => Cow::Borrowed(&q[start..start + end]),
-        Cow::Owned(q) => Cow::Owned(q[start..start + end].to_owned()),
+    Some(Cow::Borrowed(&tail[..end]))
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-decodes `target` in one pass; for v2, `-` stands for `%` and `_` for `/`. An escape
+/// without two hex digits is kept as it is.
+fn unescape_target(target: &str, v2: bool) -> Result<String, DecodeError> {
+    let bytes = target.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let special = |b: u8| b == b'%' || (v2 && (b == b'-' || b == b'_'));
+    let mut i = 0;
+    while i < bytes.len() {
+        // Copy the stretch up to the next escape in one go.
+        let plain = bytes[i..]
+            .iter()
+            .position(|&b| special(b))
+            .unwrap_or(bytes.len() - i);
+        out.extend_from_slice(&bytes[i..i + plain]);
+        i += plain;
+        if i == bytes.len() {
+            break;
+        }
+        let b = bytes[i];
+        let escape = b == b'%' || (v2 && b == b'-');
+        if escape {
+            let pair = bytes
+                .get(i + 1)
+                .and_then(|&h| hex_value(h))
+                .zip(bytes.get(i + 2).and_then(|&l| hex_value(l)));
+            if let Some((high, low)) = pair {
+                out.push(high << 4 | low);
+                i += 3;
+                continue;
+            }
+            out.push(b'%');
+        } else if v2 && b == b'_' {
+            out.push(b'/');
+        } else {
+            out.push(b);
+        }
+        i += 1;
+    }
+    let text = String::from_utf8(out).map_err(|_| DecodeError::InvalidUtf8)?;
+    Ok(match html_unescape(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(unescaped) => unescaped,
     })
 }
 
 fn decode_v1(query: &str) -> Result<String, DecodeError> {
-    let target = query_param(query, "u", "&k=").ok_or(DecodeError::MissingTarget("v1"))?;
-    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&target).collect();
-    let text = String::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?;
-    Ok(html_unescape(&text).into_owned())
+    let target = target_param(query, "&k=").ok_or(DecodeError::MissingTarget("v1"))?;
+    unescape_target(&target, false)
 }
 
 fn decode_v2(query: &str) -> Result<String, DecodeError> {
-    let target = query_param(query, "u", "&").ok_or(DecodeError::MissingTarget("v2"))?;
-    let mapped: String = target
-        .chars()
-        .map(|c| match c {
-            '-' => '%',
-            '_' => '/',
-            c => c,
-        })
-        .collect();
-    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&mapped).collect();
-    let text = String::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?;
-    Ok(html_unescape(&text).into_owned())
+    let target = target_param(query, "&").ok_or(DecodeError::MissingTarget("v2"))?;
+    unescape_target(&target, true)
 }
 
 /// `rest` is what follows `/v3/__`: `<mangled URL>__;<table>!<opaque>$`.
@@ -286,12 +330,25 @@ fn find_v3_table(rest: &str) -> Result<(&str, &str), DecodeError> {
 /// is `=3D`).
 fn clean(input: &str) -> Cow<'_, str> {
     let trimmed = input.trim();
-    let unbroken: Cow<'_, str> = if trimmed.contains("=\n") || trimmed.contains("=\r\n") {
+    // One pass over the '=' signs decides whether there is anything to do; most URLs need nothing.
+    let (mut soft_break, mut escaped_equals) = (false, false);
+    let bytes = trimmed.as_bytes();
+    for (i, _) in bytes.iter().enumerate().filter(|(_, &b)| b == b'=') {
+        match (bytes.get(i + 1), bytes.get(i + 2)) {
+            (Some(b'\n'), _) | (Some(b'\r'), Some(b'\n')) => soft_break = true,
+            (Some(b'3'), Some(b'D' | b'd')) => escaped_equals = true,
+            _ => {}
+        }
+    }
+    if !soft_break && !escaped_equals {
+        return Cow::Borrowed(trimmed);
+    }
+    let unbroken: Cow<'_, str> = if soft_break {
         Cow::Owned(trimmed.replace("=\r\n", "").replace("=\n", ""))
     } else {
         Cow::Borrowed(trimmed)
     };
-    if !unbroken.contains("=3D") && !unbroken.contains("=3d") {
+    if !escaped_equals {
         return unbroken;
     }
     let bytes = unbroken.as_bytes();
@@ -324,7 +381,7 @@ fn clean(input: &str) -> Cow<'_, str> {
 /// Unescapes the HTML character references URL Defense leaves in v1/v2 targets: `&amp;`, `&lt;`,
 /// `&gt;`, `&quot;`, `&apos;` and numeric `&#NN;` / `&#xHH;`.
 pub fn html_unescape(s: &str) -> Cow<'_, str> {
-    if !s.contains('&') {
+    if !s.contains('&') || !s.contains(';') {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
