@@ -110,10 +110,8 @@ pub fn schema(name: Option<&str>, write: Option<&std::path::Path>, pretty: bool)
 
 /// JSON text with a final newline.
 pub fn to_json<T: serde::Serialize>(value: &T, pretty: bool) -> String {
-    // Pretty output goes through `Value` so that pre-serialized parts (`json_result`) are
-    // indented too.
     let mut text = if pretty {
-        serde_json::to_value(value).and_then(|v| serde_json::to_string_pretty(&v))
+        serde_json::to_string_pretty(value)
     } else {
         serde_json::to_string(value)
     }

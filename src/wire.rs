@@ -158,7 +158,7 @@ pub struct Envelope {
     pub output_message: String,
     /// The action's JSON result; null when there is none.
     #[schemars(with = "Option<Value>")]
-    pub json_result: Option<Box<serde_json::value::RawValue>>,
+    pub json_result: Option<JsonResult>,
     /// Insights for the platform to add to the case.
     pub insights: Vec<Insight>,
     /// Entities for the platform to add to the case.
@@ -171,6 +171,59 @@ pub struct Envelope {
     pub errors: Vec<ErrorEntry>,
     /// Measurements of this run: the only field that may differ between two runs of one request.
     pub metrics: Metrics,
+}
+
+/// An action's JSON result. Most are a [`Value`]; the potentially huge ones stay typed so that they
+/// are serialized once, straight into stdout, instead of being built as a tree or a string first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonResult {
+    /// Any JSON.
+    Value(Value),
+    /// Decode URL's list of decoded URLs.
+    DecodedUrls(Vec<DecodedUrl>),
+}
+
+impl Serialize for JsonResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            JsonResult::Value(v) => v.serialize(s),
+            JsonResult::DecodedUrls(list) => list.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonResult {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(JsonResult::Value)
+    }
+}
+
+/// Where a URL was decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecodeSource {
+    /// Offline, by this binary.
+    Local,
+    /// By TAP's `POST /v2/url/decode`.
+    Api,
+}
+
+/// One decoded URL in Decode URL's `json_result`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DecodedUrl {
+    /// The URL as given.
+    #[serde(rename = "encodedUrl")]
+    pub encoded_url: String,
+    /// The URL it stands for.
+    #[serde(rename = "decodedUrl")]
+    pub decoded_url: String,
+    /// Always true: URLs that were not decoded are in `errors`.
+    pub success: bool,
+    /// Where it was decoded.
+    pub source: DecodeSource,
+    /// Fields TAP's decode API adds for authenticated calls (`messageGuid`, `clusterName`, ...).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// A case insight.

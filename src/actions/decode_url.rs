@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::fasthash::FastSet;
 use crate::params::{Choice, Flag, List};
 use crate::urldefense;
-use crate::wire::{Enrichment, Entity, ErrorEntry};
+use crate::wire::{DecodeSource, DecodedUrl, Enrichment, Entity, ErrorEntry, JsonResult};
 
 /// Names and texts of Decode URL.
 pub static INFO: ActionInfo = ActionInfo {
@@ -94,7 +94,7 @@ pub fn split_urls(text: &str) -> Vec<String> {
 enum Decoded {
     Ok {
         url: String,
-        source: &'static str,
+        source: DecodeSource,
         extra: Map<String, Value>,
     },
     Failed(Error),
@@ -132,7 +132,7 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
             .map(|(result, url)| match result {
                 Ok(decoded) => Decoded::Ok {
                     url: decoded,
-                    source: "local",
+                    source: DecodeSource::Local,
                     extra: Map::new(),
                 },
                 Err(e) => {
@@ -168,7 +168,7 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
             }
         }
     }
-    outcome(ctx, create_entities, &inputs, results, api_failure)
+    outcome(ctx, create_entities, inputs, results, api_failure)
 }
 
 /// Decodes every URL locally, on several threads when there are many.
@@ -236,7 +236,7 @@ fn apply_api_answer(
         results[index] = match item {
             Some(item) if item.success && item.decoded_url.is_some() => Decoded::Ok {
                 url: item.decoded_url.clone().unwrap_or_default(),
-                source: "api",
+                source: DecodeSource::Api,
                 extra: item.extra.clone(),
             },
             Some(item) => {
@@ -260,39 +260,30 @@ fn apply_api_answer(
     }
 }
 
-/// One item of `json_result`.
-#[derive(Serialize)]
-struct DecodedJson<'a> {
-    #[serde(rename = "encodedUrl")]
-    encoded_url: &'a str,
-    #[serde(rename = "decodedUrl")]
-    decoded_url: &'a str,
-    success: bool,
-    source: &'static str,
-    /// Fields TAP's decode API adds for authenticated calls (`messageGuid`, `clusterName`, ...).
-    #[serde(flatten)]
-    extra: &'a Map<String, Value>,
-}
-
 fn outcome(
     ctx: &Context,
     create_entities: bool,
-    inputs: &[String],
+    inputs: Vec<String>,
     results: Vec<Decoded>,
     api_failure: Option<Error>,
 ) -> Result<Outcome> {
     let mut errors: Vec<ErrorEntry> = Vec::new();
-    let mut failed_inputs = Vec::new();
-    let mut decoded: Vec<(&str, String, &'static str, Map<String, Value>)> = Vec::new();
-    for (input, result) in inputs.iter().zip(results) {
+    let mut failed_inputs: Vec<String> = Vec::new();
+    let mut decoded: Vec<DecodedUrl> = Vec::with_capacity(inputs.len());
+    for (input, result) in inputs.into_iter().zip(results) {
         match result {
-            Decoded::Ok { url, source, extra } => decoded.push((input, url, source, extra)),
+            Decoded::Ok { url, source, extra } => decoded.push(DecodedUrl {
+                encoded_url: input,
+                decoded_url: url,
+                success: true,
+                source,
+                extra,
+            }),
             Decoded::Failed(e) => {
-                failed_inputs.push(input.as_str());
+                failed_inputs.push(input);
                 errors.push(e.into());
             }
             Decoded::Pending(local) => {
-                failed_inputs.push(input.as_str());
                 let error = match (&api_failure, local) {
                     (Some(api), local) => {
                         let mut message =
@@ -309,6 +300,7 @@ fn outcome(
                     )
                     .with_subject(input.clone()),
                 };
+                failed_inputs.push(input);
                 errors.push(error.into());
             }
         }
@@ -321,24 +313,28 @@ fn outcome(
         .iter()
         .flat_map(|e| [e.identifier.to_lowercase(), e.value().to_lowercase()])
         .collect();
-    for (input, url, _, _) in &decoded {
+    for item in &decoded {
         for entity in ctx
             .entities
             .iter()
-            .filter(|e| e.is_type("DestinationURL") && e.value().trim() == *input)
+            .filter(|e| e.is_type("DestinationURL") && e.value().trim() == item.encoded_url)
         {
             let mut properties = Map::new();
-            properties.insert("ProofPointTAP_decodedUrl".into(), json!(url));
+            properties.insert("ProofPointTAP_decodedUrl".into(), json!(item.decoded_url));
             enrichments.push(Enrichment {
                 identifier: entity.identifier.clone(),
                 entity_type: entity.entity_type.clone(),
                 properties,
             });
         }
-        if create_entities && known.insert(url.to_lowercase()) {
+        if create_entities && known.insert(item.decoded_url.to_lowercase()) {
             let mut extra = Map::new();
-            extra.insert("ProofPointTAP_encodedUrl".into(), json!(input));
-            entities.push(Entity::new(url.clone(), "DestinationURL", extra));
+            extra.insert("ProofPointTAP_encodedUrl".into(), json!(item.encoded_url));
+            entities.push(Entity::new(
+                item.decoded_url.clone(),
+                "DestinationURL",
+                extra,
+            ));
         }
     }
 
@@ -365,35 +361,27 @@ fn outcome(
     let message = if decoded.is_empty() {
         "None of the provided URLs were decoded in ProofPoint TAP.".to_owned()
     } else {
-        let names: Vec<&str> = decoded.iter().map(|(input, ..)| *input).collect();
+        let names: Vec<&str> = decoded.iter().map(|d| d.encoded_url.as_str()).collect();
         let mut m = format!(
             "Successfully decoded the following URLs in ProofPoint TAP: {}",
             super::name_list(&names, "json_result")
         );
         if !failed_inputs.is_empty() {
+            let failed: Vec<&str> = failed_inputs.iter().map(String::as_str).collect();
             m.push_str(&format!(
                 "\nAction wasn't able to decode the following URLs in ProofPoint TAP: {}",
-                super::name_list(&failed_inputs, "errors")
+                super::name_list(&failed, "errors")
             ));
         }
         m
     };
-    let json: Vec<DecodedJson<'_>> = decoded
-        .iter()
-        .map(|(input, url, source, extra)| DecodedJson {
-            encoded_url: input,
-            decoded_url: url,
-            success: true,
-            source,
-            extra,
-        })
-        .collect();
+    let any = !decoded.is_empty();
     Ok(Outcome {
-        json_result: Some(super::json_result(&json)?),
+        json_result: Some(JsonResult::DecodedUrls(decoded)),
         entities,
         enrichments,
         errors,
-        ..Outcome::completed(!decoded.is_empty(), message)
+        ..Outcome::completed(any, message)
     })
 }
 

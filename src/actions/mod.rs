@@ -7,8 +7,6 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
 use schemars::JsonSchema;
-use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -16,7 +14,9 @@ use crate::client::TapClient;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::params::{self, Noun, ParamInfo};
-use crate::wire::{Enrichment, Entity, ErrorEntry, ExecutionState, Insight, Table, TargetEntity};
+use crate::wire::{
+    Enrichment, Entity, ErrorEntry, ExecutionState, Insight, JsonResult, Table, TargetEntity,
+};
 
 pub mod decode_url;
 pub mod ping;
@@ -145,8 +145,8 @@ pub struct Outcome {
     pub result_value: bool,
     /// For people.
     pub output_message: String,
-    /// The JSON result, if any, already serialized (see [`json_result`]).
-    pub json_result: Option<Box<RawValue>>,
+    /// The JSON result, if any.
+    pub json_result: Option<JsonResult>,
     /// Insights to add.
     pub insights: Vec<Insight>,
     /// Entities to add.
@@ -183,17 +183,6 @@ impl Outcome {
             ..Outcome::completed(false, output_message)
         }
     }
-}
-
-/// Serializes an action's JSON result once, straight from its typed form: large results (tens of
-/// thousands of decoded URLs) are written without building a `Value` tree first.
-pub fn json_result(value: &impl Serialize) -> Result<Box<RawValue>> {
-    serde_json::value::to_raw_value(value).map_err(|e| {
-        Error::new(
-            crate::error::ErrorCode::Internal,
-            format!("the JSON result could not be serialized: {e}"),
-        )
-    })
 }
 
 /// At most this many items are named in an output message; the rest are counted.

@@ -178,7 +178,7 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// The value of the `u` parameter: after `u=` at the start or after `&` (or `&amp;`), up to
 /// `until` — the next `&` for v2, `&k=` for v1, which at times leaves `&` inside `u` unencoded.
 fn target_param<'a>(query: &'a str, until: &str) -> Option<Cow<'a, str>> {
-    if query.contains("&amp;") {
+    if has_amp_entity(query) {
         let unescaped = query.replace("&amp;", "&");
         return target_param(&unescaped, until).map(|t| Cow::Owned(t.into_owned()));
     }
@@ -190,6 +190,20 @@ fn target_param<'a>(query: &'a str, until: &str) -> Option<Cow<'a, str>> {
     let tail = &query[start..];
     let end = tail.find(until).unwrap_or(tail.len());
     Some(Cow::Borrowed(&tail[..end]))
+}
+
+/// Whether `s` holds `&amp;`; looks only at the `&` signs, found by a byte search.
+fn has_amp_entity(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = bytes[from..].iter().position(|&b| b == b'&') {
+        let at = from + pos;
+        if bytes[at + 1..].starts_with(b"amp;") {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
 }
 
 fn hex_value(b: u8) -> Option<u8> {
