@@ -12,6 +12,7 @@ pub mod fasthash;
 pub mod logging;
 pub mod manifest;
 pub mod params;
+pub mod render;
 pub mod request;
 pub mod runner;
 pub mod schema;

@@ -78,6 +78,9 @@ pub fn describe<T: JsonSchema>() -> Vec<ParamInfo> {
             // A unit enum is `enum: [...]`, or `oneOf: [{const}]` when its variants carry docs.
             let mut allowed = strings("enum");
             if allowed.is_empty() {
+                allowed = strings("x-allowed-values");
+            }
+            if allowed.is_empty() {
                 allowed = prop
                     .get("oneOf")
                     .and_then(Value::as_array)
@@ -195,10 +198,10 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(raw: Map<String, Value>, noun: No
     for info in infos.iter().filter(|p| p.is_mandatory) {
         if !canonical.contains_key(&info.key) {
             return Err(Error::invalid_parameter(format!(
-                "The {} {} is mandatory: {}",
+                "The {} {} is mandatory and was not given ({}).",
                 noun.word(),
                 label(info),
-                info.description
+                info.description.trim_end_matches('.')
             )));
         }
     }

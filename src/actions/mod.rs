@@ -19,6 +19,8 @@ use crate::wire::{
 };
 
 pub mod decode_url;
+pub mod evidence;
+pub mod get_campaign;
 pub mod ping;
 
 /// An action this binary runs.
@@ -28,6 +30,8 @@ pub enum Action {
     Ping,
     /// Decode URL Defense URLs.
     DecodeUrl,
+    /// Campaigns and their forensics.
+    GetCampaign,
 }
 
 /// The names and texts of one action.
@@ -49,13 +53,14 @@ pub struct ActionInfo {
 
 impl Action {
     /// Every action, in the order they are listed.
-    pub const ALL: &'static [Action] = &[Action::Ping, Action::DecodeUrl];
+    pub const ALL: &'static [Action] = &[Action::Ping, Action::DecodeUrl, Action::GetCampaign];
 
     /// The action's names and texts.
     pub fn info(self) -> &'static ActionInfo {
         match self {
             Action::Ping => &ping::INFO,
             Action::DecodeUrl => &decode_url::INFO,
+            Action::GetCampaign => &get_campaign::INFO,
         }
     }
 
@@ -64,6 +69,7 @@ impl Action {
         match self {
             Action::Ping => params::describe::<ping::Params>(),
             Action::DecodeUrl => params::describe::<decode_url::Params>(),
+            Action::GetCampaign => params::describe::<get_campaign::Params>(),
         }
     }
 
@@ -77,6 +83,7 @@ impl Action {
         match self {
             Action::Ping => of::<ping::Params>(),
             Action::DecodeUrl => of::<decode_url::Params>(),
+            Action::GetCampaign => of::<get_campaign::Params>(),
         }
     }
 
@@ -85,6 +92,7 @@ impl Action {
         match self {
             Action::Ping => ping::example(),
             Action::DecodeUrl => decode_url::example(),
+            Action::GetCampaign => get_campaign::example(),
         }
     }
 
@@ -218,6 +226,7 @@ pub async fn run(action: Action, ctx: &Context, raw: Map<String, Value>) -> Resu
     match action {
         Action::Ping => ping::run(ctx, params::parse(raw, Noun::Parameter)?).await,
         Action::DecodeUrl => decode_url::run(ctx, params::parse(raw, Noun::Parameter)?).await,
+        Action::GetCampaign => get_campaign::run(ctx, params::parse(raw, Noun::Parameter)?).await,
     }
 }
 

@@ -2,6 +2,8 @@
 //! stdout holds exactly one JSON document followed by a newline.
 #![allow(dead_code)]
 
+pub mod stub;
+
 use std::process::Stdio;
 
 use serde_json::Value;

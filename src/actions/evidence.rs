@@ -1,0 +1,274 @@
+//! Forensic evidence shared by the actions that fetch `/v2/forensics`: the type filter, the
+//! per-item limit, and the evidence table.
+
+use std::fmt;
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+use crate::params::{fold_choice, List};
+use crate::render::{field, flag_text, text};
+use crate::wire::Table;
+
+/// Evidence types TAP reports.
+pub const EVIDENCE_TYPES: &[&str] = &[
+    "attachment",
+    "cookie",
+    "dns",
+    "dropper",
+    "file",
+    "ids",
+    "mutex",
+    "network",
+    "process",
+    "registry",
+    "screenshot",
+    "url",
+    "redirect_chain",
+    "behavior",
+];
+
+/// The filter's default: the types that say most about a threat.
+pub const DEFAULT_FILTER: &str =
+    "attachment, dns, dropper, file, network, process, registry, screenshot, url, redirect_chain";
+
+/// The limit's bounds and default.
+pub const LIMIT_RANGE: std::ops::RangeInclusive<i64> = 1..=1000;
+/// Default evidence items per campaign or threat.
+pub const DEFAULT_LIMIT: i64 = 50;
+
+/// Which evidence to keep, and how much.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    types: Vec<&'static str>,
+    limit: usize,
+}
+
+impl Filter {
+    /// Reads the type list and the limit; `filter_label` and `limit_label` name the parameters in
+    /// messages.
+    pub fn new(types: &List, limit: i64, filter_label: &str, limit_label: &str) -> Result<Self> {
+        if !LIMIT_RANGE.contains(&limit) {
+            return Err(Error::invalid_parameter(format!(
+                "The parameter {limit_label} must be between {} and {}, not {limit}.",
+                LIMIT_RANGE.start(),
+                LIMIT_RANGE.end()
+            )));
+        }
+        let mut chosen = Vec::new();
+        for item in types.split_commas() {
+            let folded = fold_choice(&item);
+            let Some(t) = EVIDENCE_TYPES.iter().find(|t| **t == folded) else {
+                return Err(Error::invalid_parameter(format!(
+                    "The parameter {filter_label} holds the unknown evidence type \"{item}\". Accepted: {}.",
+                    EVIDENCE_TYPES.join(", ")
+                )));
+            };
+            if !chosen.contains(t) {
+                chosen.push(*t);
+            }
+        }
+        Ok(Filter {
+            types: chosen,
+            limit: limit as usize,
+        })
+    }
+
+    /// Whether an item of this type is kept (case-insensitive; `redirect chain` = `redirect_chain`).
+    /// A filter that names no type keeps every type; the limit still holds.
+    fn keeps(&self, evidence_type: &str) -> bool {
+        if self.types.is_empty() {
+            return true;
+        }
+        let folded = fold_choice(evidence_type);
+        self.types.iter().any(|t| *t == folded)
+    }
+
+    /// The evidence of every report of a `/v2/forensics` body that passes the filter, in TAP's
+    /// order, at most the limit; with the first report's `scope`, `id` and `name` (or the given
+    /// defaults when there is no report).
+    pub fn apply(&self, body: &Map<String, Value>, default_id: &str, default_name: &str) -> Value {
+        let reports: &[Value] = match field(body, &["reports"]) {
+            Some(Value::Array(reports)) => reports,
+            _ => &[],
+        };
+        let first = reports.first().and_then(Value::as_object);
+        let meta = |keys: &[&str], default: &str| {
+            first
+                .and_then(|r| field(r, keys))
+                .map(|v| text(Some(v)))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let mut kept = Vec::new();
+        'reports: for report in reports.iter().filter_map(Value::as_object) {
+            let Some(Value::Array(items)) = field(report, &["forensics", "evidence"]) else {
+                continue;
+            };
+            for item in items {
+                if kept.len() >= self.limit {
+                    break 'reports;
+                }
+                let kind = item
+                    .as_object()
+                    .and_then(|o| field(o, &["type"]))
+                    .map(|v| text(Some(v)))
+                    .unwrap_or_default();
+                if self.keeps(&kind) {
+                    kept.push(item.clone());
+                }
+            }
+        }
+        json!({
+            "scope": meta(&["scope"], "CAMPAIGN"),
+            "id": meta(&["id"], default_id),
+            "name": meta(&["name"], default_name),
+            "forensics": kept,
+        })
+    }
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (at most {})", self.types.join(", "), self.limit)
+    }
+}
+
+/// The columns of an evidence table.
+pub const COLUMNS: [&str; 8] = [
+    "Type",
+    "Description",
+    "Malicious",
+    "URL",
+    "Path",
+    "SHA256",
+    "IP Address",
+    "Platforms",
+];
+
+/// An evidence table titled `title` from filtered evidence items (`forensics` of [`Filter::apply`]).
+pub fn table(title: String, items: &[Value]) -> Table {
+    let empty = Map::new();
+    let rows = items
+        .iter()
+        .map(|item| {
+            let item = item.as_object().unwrap_or(&empty);
+            let what = field(item, &["what"])
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            let ip = field(what, &["ip"]).or_else(|| field(what, &["ips"]));
+            let platforms: Vec<String> = match field(item, &["platforms"]) {
+                Some(Value::Array(list)) => list
+                    .iter()
+                    .filter_map(Value::as_object)
+                    .map(|p| text(field(p, &["name", "os"])))
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                other => vec![text(other)],
+            };
+            vec![
+                text(field(item, &["type"])),
+                text(field(item, &["display", "note"])),
+                flag_text(field(item, &["malicious"])),
+                text(field(what, &["url"])),
+                text(field(what, &["path"])),
+                text(field(what, &["sha256"])),
+                text(ip),
+                platforms.join(", "),
+            ]
+        })
+        .collect();
+    Table {
+        title,
+        columns: COLUMNS.iter().map(|c| c.to_string()).collect(),
+        rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(types: &str, limit: i64) -> Result<Filter> {
+        Filter::new(&List::Text(types.into()), limit, "\"F\"", "\"L\"")
+    }
+
+    fn body() -> Map<String, Value> {
+        serde_json::from_str(include_str!("../../tests/fixtures/forensics_campaign.json")).unwrap()
+    }
+
+    fn types(v: &Value) -> Vec<String> {
+        v["forensics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["type"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn filter_and_limit() {
+        let all = filter(DEFAULT_FILTER, 50).unwrap().apply(&body(), "x", "y");
+        assert_eq!(
+            types(&all),
+            [
+                "file",
+                "url",
+                "screenshot",
+                "network",
+                "redirect_chain",
+                "dns"
+            ]
+        );
+        assert_eq!(all["scope"], "CAMPAIGN");
+        let some = filter("URL, Redirect Chain", 50)
+            .unwrap()
+            .apply(&body(), "x", "y");
+        assert_eq!(types(&some), ["url", "redirect_chain"]);
+        let limited = filter(DEFAULT_FILTER, 2).unwrap().apply(&body(), "x", "y");
+        assert_eq!(types(&limited), ["file", "url"]);
+    }
+
+    #[test]
+    fn no_report_and_no_what() {
+        let empty = Map::new();
+        let v = filter("url", 5).unwrap().apply(&empty, "cid", "cname");
+        assert_eq!(
+            v,
+            json!({"scope": "CAMPAIGN", "id": "cid", "name": "cname", "forensics": []})
+        );
+        let t = table("T".into(), &[json!({"type": "url", "malicious": 1})]);
+        assert_eq!(t.rows, [["url", "", "true", "", "", "", "", ""]]);
+    }
+
+    #[test]
+    fn bad_values_name_the_parameter() {
+        assert!(filter("url", 0)
+            .unwrap_err()
+            .message
+            .contains("\"L\" must be between 1 and 1000, not 0"));
+        assert!(filter("url", 1001).is_err());
+        let e = filter("url, pdf", 5).unwrap_err();
+        assert!(
+            e.message.contains("unknown evidence type \"pdf\""),
+            "{}",
+            e.message
+        );
+        let unfiltered = filter(",", 3).unwrap().apply(&body(), "x", "y");
+        assert_eq!(types(&unfiltered), ["file", "url", "screenshot"]);
+    }
+
+    #[test]
+    fn table_rows_from_the_sample() {
+        let v = filter(DEFAULT_FILTER, 50).unwrap().apply(&body(), "x", "y");
+        let t = table(
+            "Campaign x Evidence".into(),
+            v["forensics"].as_array().unwrap(),
+        );
+        assert_eq!(t.rows[0][0], "file");
+        assert_eq!(t.rows[0][6], "");
+        assert_eq!(t.rows[3][6], "54.230.xx.xx");
+        assert_eq!(t.rows[5][6], "99.84.xx.xx");
+        assert_eq!(t.rows[0][7], "Win10");
+    }
+}

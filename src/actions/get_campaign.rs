@@ -1,0 +1,435 @@
+//! Get Campaign (SPEC §4.3): campaigns and their forensics, fetched concurrently, as JSON, one
+//! insight, one THREATCAMPAIGN entity and tables per campaign.
+
+use futures_util::future::join_all;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tokio::sync::Semaphore;
+
+use super::evidence::{self, Filter, DEFAULT_FILTER, DEFAULT_LIMIT};
+use super::{name_list, ActionInfo, Context, Outcome};
+use crate::error::{Error, ErrorCode, Result};
+use crate::fasthash::FastSet;
+use crate::params::{Flag, Integer, List};
+use crate::render::{field, html_escape, names, text};
+use crate::wire::{Entity, ErrorEntry, Insight, JsonResult, Table};
+
+/// Names and texts of Get Campaign.
+pub static INFO: ActionInfo = ActionInfo {
+    name: "get_campaign",
+    display_name: "Get Campaign",
+    script_name: "ProofPointTAP_GetCampaign",
+    tool_name: "proof_point_tap_get_campaign",
+    result_name: "campaign_info",
+    description: "Get information about Proofpoint TAP campaigns, with their forensic evidence: one insight, one THREATCAMPAIGN entity and a table per campaign. Campaigns are fetched concurrently.",
+};
+
+/// Parameters of Get Campaign.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(title = "Get Campaign parameters")]
+pub struct Params {
+    /// The campaign IDs (UUIDs), as a list or a comma-separated string.
+    #[schemars(extend("x-display-name" = "Campaign ID", "x-aliases" = ["campaign_ids"]))]
+    pub campaign_id: List,
+    /// Add an insight per campaign to the case.
+    #[serde(default = "yes")]
+    #[schemars(extend("x-display-name" = "Create Insight"))]
+    pub create_insight: Flag,
+    /// Add a THREATCAMPAIGN entity per campaign to the case.
+    #[serde(default = "yes")]
+    #[schemars(extend("x-display-name" = "Create Threat Campaign Entity"))]
+    pub create_threat_campaign_entity: Flag,
+    /// Fetch each campaign's forensic evidence.
+    #[serde(default = "yes")]
+    #[schemars(extend("x-display-name" = "Fetch Forensics Info"))]
+    pub fetch_forensics_info: Flag,
+    /// Which evidence types to return (case-insensitive).
+    #[serde(default = "default_filter")]
+    #[schemars(extend(
+        "x-display-name" = "Forensic Evidence Type Filter",
+        "x-allowed-values" = ["attachment", "cookie", "dns", "dropper", "file", "ids", "mutex", "network", "process", "registry", "screenshot", "url", "redirect_chain", "behavior"]
+    ))]
+    pub forensic_evidence_type_filter: List,
+    /// At most this many evidence items per campaign (1..=1000).
+    #[serde(default = "default_limit")]
+    #[schemars(extend("x-display-name" = "Max Forensics Evidence To Return"))]
+    pub max_forensics_evidence_to_return: Integer,
+}
+
+fn yes() -> Flag {
+    Flag(true)
+}
+
+fn default_filter() -> List {
+    List::Text(DEFAULT_FILTER.to_owned())
+}
+
+fn default_limit() -> Integer {
+    Integer(DEFAULT_LIMIT)
+}
+
+/// The parameters, checked: nothing is fetched until all of them are usable.
+#[derive(Debug)]
+struct Plan {
+    ids: Vec<String>,
+    insights: bool,
+    entities: bool,
+    forensics: Option<Filter>,
+}
+
+/// Whether `s` is a UUID (`8-4-4-4-12` hex digits).
+pub fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn plan(params: Params) -> Result<Plan> {
+    let mut seen = FastSet::default();
+    let mut ids = Vec::new();
+    for id in params.campaign_id.split_commas() {
+        if !is_uuid(&id) {
+            return Err(Error::invalid_parameter(format!(
+                "The parameter \"Campaign ID\" (campaign_id) takes campaign IDs, which are UUIDs such as aa9b3d62-4d72-4ebc-8f39-3da3833e7038; \"{id}\" is not one."
+            )));
+        }
+        if seen.insert(id.to_ascii_lowercase()) {
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() {
+        return Err(Error::invalid_parameter(
+            "The parameter \"Campaign ID\" (campaign_id) is mandatory: give one or more campaign IDs.",
+        ));
+    }
+    let filter = Filter::new(
+        &params.forensic_evidence_type_filter,
+        params.max_forensics_evidence_to_return.0,
+        "\"Forensic Evidence Type Filter\" (forensic_evidence_type_filter)",
+        "\"Max Forensics Evidence To Return\" (max_forensics_evidence_to_return)",
+    )?;
+    Ok(Plan {
+        ids,
+        insights: params.create_insight.0,
+        entities: params.create_threat_campaign_entity.0,
+        forensics: params.fetch_forensics_info.0.then_some(filter),
+    })
+}
+
+/// What was fetched for one campaign.
+struct Fetched {
+    id: String,
+    campaign: Result<Map<String, Value>>,
+    forensics: Option<Result<Map<String, Value>>>,
+}
+
+/// Runs Get Campaign.
+pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
+    let plan = plan(params)?;
+    let client = ctx.client()?;
+    // One bound on requests in flight: a campaign and its forensics may run side by side.
+    let permits = Semaphore::new(ctx.config.max_concurrency);
+    let with_forensics = plan.forensics.is_some();
+    let fetches = plan.ids.iter().map(|id| {
+        let permits = &permits;
+        async move {
+            let campaign = async {
+                let _permit = permits.acquire().await;
+                client.campaign(id).await
+            };
+            let forensics = async {
+                if !with_forensics {
+                    return None;
+                }
+                let _permit = permits.acquire().await;
+                Some(client.campaign_forensics(id).await)
+            };
+            let (campaign, forensics) = tokio::join!(campaign, forensics);
+            Fetched {
+                id: id.clone(),
+                campaign: campaign.map_err(|e| e.with_subject(id.clone())),
+                forensics,
+            }
+        }
+    });
+    let fetched = join_all(fetches).await;
+    outcome(&plan, fetched)
+}
+
+fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
+    // Credentials rejected anywhere, or an API that answered nothing at all, fails the action.
+    let errors_of = || fetched.iter().filter_map(|f| f.campaign.as_ref().err());
+    if let Some(e) = errors_of().find(|e| e.code == ErrorCode::Unauthorized) {
+        return Err(Error::new(e.code, e.message.clone()));
+    }
+    let nothing_answered = fetched.iter().all(|f| {
+        matches!(&f.campaign, Err(e) if matches!(e.code, ErrorCode::Connection | ErrorCode::Timeout))
+    });
+    if nothing_answered {
+        if let Some(e) = errors_of().next() {
+            return Err(Error::new(e.code, e.message.clone()));
+        }
+    }
+
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    let mut json = Vec::new();
+    let mut insights = Vec::new();
+    let mut entities = Vec::new();
+    let mut details = Vec::new();
+    let mut evidence_tables = Vec::new();
+    let mut errors: Vec<ErrorEntry> = Vec::new();
+    for Fetched {
+        id,
+        campaign,
+        forensics,
+    } in fetched
+    {
+        let mut campaign = match campaign {
+            Ok(c) => c,
+            Err(e) => {
+                missing.push(id);
+                errors.push(e.into());
+                continue;
+            }
+        };
+        let name = text(field(&campaign, &["name"]));
+        let name = if name.is_empty() { id.clone() } else { name };
+        if let (Some(filter), Some(forensics)) = (&plan.forensics, forensics) {
+            let body = match forensics {
+                Ok(body) => body,
+                // A campaign without forensics: TAP answers 404; report no evidence.
+                Err(e) if e.code == ErrorCode::NotFound => Map::new(),
+                Err(e) => {
+                    errors.push(
+                        Error::new(
+                            e.code,
+                            format!(
+                                "the campaign's forensics could not be fetched: {}",
+                                e.message
+                            ),
+                        )
+                        .with_subject(id.clone())
+                        .into(),
+                    );
+                    Map::new()
+                }
+            };
+            let evidence = filter.apply(&body, &id, &name);
+            if let Some(items) = evidence["forensics"].as_array().filter(|i| !i.is_empty()) {
+                evidence_tables.push(evidence::table(format!("Campaign {id} Evidence"), items));
+            }
+            campaign.insert("forensics".into(), evidence);
+        }
+        details.push(details_row(&campaign, &name));
+        if plan.insights {
+            insights.push(Insight::general_html(
+                name.clone(),
+                insight_html(&campaign, &name),
+            ));
+        }
+        if plan.entities {
+            let mut extra = Map::new();
+            extra.insert("campaign_id".into(), json!(id));
+            entities.push(Entity::new(name, "THREATCAMPAIGN", extra));
+        }
+        json.push(Value::Object(campaign));
+        found.push(id);
+    }
+
+    if found.is_empty() {
+        return Ok(Outcome {
+            errors,
+            ..Outcome::completed(false, "No information about provided campaigns was found.")
+        });
+    }
+    let found_refs: Vec<&str> = found.iter().map(String::as_str).collect();
+    let mut message = format!(
+        "Successfully found information for the following campaigns in ProofPoint TAP: {}",
+        name_list(&found_refs, "json_result")
+    );
+    if !missing.is_empty() {
+        let missing_refs: Vec<&str> = missing.iter().map(String::as_str).collect();
+        message.push_str(&format!(
+            "\nAction wasn't able to find information for the following campaigns in ProofPoint TAP: {}",
+            name_list(&missing_refs, "errors")
+        ));
+    }
+    let mut tables = vec![Table {
+        title: "Campaign Details".into(),
+        columns: DETAIL_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        rows: details,
+    }];
+    tables.extend(evidence_tables);
+    Ok(Outcome {
+        json_result: Some(JsonResult::Value(Value::Array(json))),
+        insights,
+        entities,
+        tables,
+        errors,
+        ..Outcome::completed(true, message)
+    })
+}
+
+const DETAIL_COLUMNS: [&str; 8] = [
+    "Name",
+    "Description",
+    "Start Date",
+    "Related Families",
+    "Related Malware",
+    "Related Techniques",
+    "Related Actors",
+    "Related Brands",
+];
+
+fn related(campaign: &Map<String, Value>, key: &str) -> Vec<String> {
+    names(field(campaign, &[key]))
+}
+
+fn details_row(campaign: &Map<String, Value>, name: &str) -> Vec<String> {
+    vec![
+        name.to_owned(),
+        text(field(campaign, &["description"])),
+        text(field(campaign, &["startDate", "start_date"])),
+        related(campaign, "families").join(", "),
+        related(campaign, "malware").join(", "),
+        related(campaign, "techniques").join(", "),
+        related(campaign, "actors").join(", "),
+        related(campaign, "brands").join(", "),
+    ]
+}
+
+/// The insight body. Every string from TAP is escaped: a campaign description is attacker-chosen
+/// text as far as the case wall is concerned.
+fn insight_html(campaign: &Map<String, Value>, name: &str) -> String {
+    let line = |label: &str, values: Vec<String>| {
+        let shown = if values.is_empty() {
+            "—".to_owned()
+        } else {
+            html_escape(&values.join(", "))
+        };
+        format!("<p><strong>{label}:</strong> {shown}</p>")
+    };
+    let start = text(field(campaign, &["startDate", "start_date"]));
+    let description = text(field(campaign, &["description"]));
+    let mut html = format!("<h2><strong>{}</strong></h2>", html_escape(name));
+    html.push_str(&line(
+        "Start Date",
+        vec![start].into_iter().filter(|s| !s.is_empty()).collect(),
+    ));
+    html.push_str(&line("Families", related(campaign, "families")));
+    html.push_str(&line("Malware", related(campaign, "malware")));
+    html.push_str(&line("Techniques", related(campaign, "techniques")));
+    html.push_str(&line("Actors", related(campaign, "actors")));
+    html.push_str(&line("Brands", related(campaign, "brands")));
+    if !description.trim().is_empty() {
+        let body = html_escape(description.trim())
+            .replace("\r\n", "\n")
+            .replace('\n', "<br>");
+        html.push_str(&format!("<p><strong>Description:</strong><br>{body}</p>"));
+    }
+    html
+}
+
+/// An example request.
+pub fn example() -> Value {
+    json!({
+        "action": "get_campaign",
+        "case_id": "1042",
+        "parameters": {
+            "Campaign ID": "aa9b3d62-4d72-4ebc-8f39-3da3833e7038",
+            "Fetch Forensics Info": true,
+            "Forensic Evidence Type Filter": "url, file, redirect_chain",
+            "Max Forensics Evidence To Return": 20
+        },
+        "configuration": {
+            "api_root": "https://tap-api-v2.proofpoint.com",
+            "username": "<TAP service principal>",
+            "password": "<TAP service secret>"
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{parse, Noun};
+
+    fn plan_of(v: Value) -> Result<Plan> {
+        plan(parse(v.as_object().unwrap().clone(), Noun::Parameter)?)
+    }
+
+    #[test]
+    fn ids_are_uuids_deduplicated_in_order() {
+        let p = plan_of(json!({"Campaign ID": "AA9B3D62-4d72-4ebc-8f39-3da3833e7038, f3ff0874-85ef-475e-b3fe-d05f97b2ed3f,aa9b3d62-4d72-4ebc-8f39-3da3833e7038"})).unwrap();
+        assert_eq!(
+            p.ids,
+            [
+                "AA9B3D62-4d72-4ebc-8f39-3da3833e7038",
+                "f3ff0874-85ef-475e-b3fe-d05f97b2ed3f"
+            ]
+        );
+        assert!(p.insights && p.entities && p.forensics.is_some());
+        let e = plan_of(json!({"campaign_id": "../admin"})).unwrap_err();
+        assert!(
+            e.message.contains("\"../admin\" is not one"),
+            "{}",
+            e.message
+        );
+        assert!(plan_of(json!({"campaign_id": ","}))
+            .unwrap_err()
+            .message
+            .contains("mandatory"));
+        assert!(plan_of(json!({}))
+            .unwrap_err()
+            .message
+            .contains("mandatory"));
+    }
+
+    #[test]
+    fn flags_and_limits_as_strings() {
+        let p = plan_of(
+            json!({"campaign_id": ["aa9b3d62-4d72-4ebc-8f39-3da3833e7038"],
+            "Fetch Forensics Info": "false", "Create Insight": "False",
+            "max_forensics_evidence_to_return": "7"}),
+        )
+        .unwrap();
+        assert!(p.forensics.is_none() && !p.insights);
+        let e = plan_of(
+            json!({"campaign_id": "aa9b3d62-4d72-4ebc-8f39-3da3833e7038",
+            "Max Forensics Evidence To Return": "1001"}),
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("between 1 and 1000, not 1001"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn uuid_shape() {
+        assert!(is_uuid("aa9b3d62-4d72-4ebc-8f39-3da3833e7038"));
+        assert!(!is_uuid("aa9b3d62-4d72-4ebc-8f39-3da3833e703"));
+        assert!(!is_uuid("aa9b3d62-4d72-4ebc-8f39-3da3833e7038-1"));
+        assert!(!is_uuid("zz9b3d62-4d72-4ebc-8f39-3da3833e7038"));
+    }
+
+    #[test]
+    fn insight_escapes_tap_text() {
+        let c: Map<String, Value> = serde_json::from_value(json!({
+            "name": "<b>x</b>", "description": "<script>alert(1)</script>\nline",
+            "families": [{"name": "A&B"}], "startDate": "2021-03-24"
+        }))
+        .unwrap();
+        let html = insight_html(&c, "<b>x</b>");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;<br>line"));
+        assert!(html.contains("<h2><strong>&lt;b&gt;x&lt;/b&gt;</strong></h2>"));
+        assert!(html.contains("A&amp;B"));
+        assert!(!html.contains("<script>"));
+    }
+}

@@ -1,0 +1,116 @@
+//! Turning tolerant TAP JSON into text: HTML escaping for insights, and plain strings for tables
+//! whatever type TAP used for a field this time.
+
+use serde_json::{Map, Value};
+
+/// Escapes the five HTML-significant characters, so that TAP text renders as text.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A field by its name or one of its drifted spellings; an exact match first, then ignoring case.
+pub fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
+    names
+        .iter()
+        .find_map(|n| object.get(*n))
+        .or_else(|| {
+            object
+                .iter()
+                .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+                .map(|(_, v)| v)
+        })
+        .filter(|v| !v.is_null())
+}
+
+/// A value as table text: strings as they are, numbers and booleans printed, lists joined with
+/// ", ", objects by their `name` (or as JSON), null as empty.
+pub fn text(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| text(Some(v)))
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(Value::Object(o)) => match o.get("name") {
+            Some(name) => text(Some(name)),
+            None => Value::Object(o.clone()).to_string(),
+        },
+    }
+}
+
+/// The names in a TAP list such as `families: [{id, name}]` (plain strings accepted too).
+pub fn names(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| text(Some(v)))
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Some(other) => {
+            let t = text(Some(other));
+            if t.is_empty() {
+                Vec::new()
+            } else {
+                vec![t]
+            }
+        }
+        None => Vec::new(),
+    }
+}
+
+/// A flag TAP sends as `true`, `1` or `"true"` (and their opposites), as `true`/`false` text;
+/// anything else as it came.
+pub fn flag_text(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Number(n)) if n.as_i64() == Some(1) => "true".into(),
+        Some(Value::Number(n)) if n.as_i64() == Some(0) => "false".into(),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => "true".into(),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => "false".into(),
+        other => text(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            html_escape("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+    }
+
+    #[test]
+    fn tolerant_reading() {
+        let o =
+            json!({"campaignID": "a", "n": 5, "list": [{"id": 1, "name": "x"}, "y"], "nul": null});
+        let o = o.as_object().unwrap();
+        assert_eq!(text(field(o, &["campaignId"])), "a");
+        assert_eq!(text(field(o, &["n"])), "5");
+        assert_eq!(names(field(o, &["list"])), ["x", "y"]);
+        assert_eq!(field(o, &["nul"]), None);
+        assert_eq!(flag_text(Some(&json!(1))), "true");
+        assert_eq!(flag_text(Some(&json!("FALSE"))), "false");
+        assert_eq!(flag_text(Some(&json!("maybe"))), "maybe");
+    }
+}
