@@ -64,6 +64,8 @@ impl Stub {
 }
 
 async fn serve(socket: TcpStream, state: Arc<State>) {
+    // Without this, a small answer waits on the client's delayed ACK (tens of milliseconds).
+    let _ = socket.set_nodelay(true);
     let (read, mut write) = socket.into_split();
     let mut reader = BufReader::new(read);
     loop {
@@ -102,13 +104,11 @@ async fn serve(socket: TcpStream, state: Arc<State>) {
         tokio::time::sleep(state.delay).await;
         let (status, body) = (state.route)(&target);
         state.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let head = format!(
-            "HTTP/1.1 {status} Stub\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        let answer = format!(
+            "HTTP/1.1 {status} Stub\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
-        if write.write_all(head.as_bytes()).await.is_err()
-            || write.write_all(body.as_bytes()).await.is_err()
-        {
+        if write.write_all(answer.as_bytes()).await.is_err() {
             return;
         }
     }
