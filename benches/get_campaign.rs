@@ -24,12 +24,13 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let campaign = include_str!("../tests/fixtures/campaign.json");
     let forensics = include_str!("../tests/fixtures/forensics_campaign.json");
-    let stub = runtime.block_on(stub::Stub::start(DELAY, move |target| {
-        if target.starts_with("/v2/forensics") {
-            (200, forensics.to_owned())
+    let stub = runtime.block_on(stub::Stub::start(move |target| {
+        let body = if target.starts_with("/v2/forensics") {
+            forensics
         } else {
-            (200, campaign.to_owned())
-        }
+            campaign
+        };
+        stub::Reply::json(200, body).after(DELAY)
     }));
     let ids: Vec<String> = (0..CAMPAIGNS)
         .map(|i| format!("00000000-0000-4000-8000-{i:012}"))

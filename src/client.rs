@@ -211,7 +211,7 @@ impl TapClient {
         let mut tries = 0;
         loop {
             tries += 1;
-            let timeout = self.request_timeout()?;
+            let (timeout, cut_by_deadline) = self.request_timeout()?;
             let mut request = self
                 .http
                 .request(method.clone(), url.clone())
@@ -229,7 +229,7 @@ impl TapClient {
                     let status = response.status();
                     debug!(%method, path = %path, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "TAP answered");
                     if status.is_success() {
-                        match read_body(response, &host, timeout).await {
+                        match read_body(response, &host, timeout, cut_by_deadline).await {
                             Ok(bytes) => return Ok(bytes),
                             Err(failure) => failure,
                         }
@@ -239,7 +239,7 @@ impl TapClient {
                         status_failure(status, retry_after, detail)
                     }
                 }
-                Err(e) => transport_failure(&e, &host, timeout),
+                Err(e) => transport_failure(&e, &host, timeout, cut_by_deadline),
             };
             let Some(delay) = failure.retry_in(tries) else {
                 return Err(failure.error);
@@ -263,19 +263,17 @@ impl TapClient {
         }
     }
 
-    /// The timeout for the next request: the configured one, cut short by the deadline.
-    fn request_timeout(&self) -> Result<Duration> {
+    /// The timeout for the next request — the configured one, cut short by the deadline — and
+    /// whether the deadline is what limits it. No request starts once the deadline has passed.
+    fn request_timeout(&self) -> Result<(Duration, bool)> {
         match self.deadline {
-            None => Ok(self.timeout),
+            None => Ok((self.timeout, false)),
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    Err(Error::new(
-                        ErrorCode::DeadlineExceeded,
-                        "the execution deadline was reached before the request could be sent",
-                    ))
+                    Err(deadline_error())
                 } else {
-                    Ok(left.min(self.timeout))
+                    Ok((left.min(self.timeout), left < self.timeout))
                 }
             }
         }
@@ -382,19 +380,38 @@ fn status_failure(
     }
 }
 
+fn deadline_error() -> Error {
+    Error::new(
+        ErrorCode::DeadlineExceeded,
+        "not finished before the execution deadline (no new request starts, requests in flight are cancelled)",
+    )
+}
+
 /// Maps a reqwest error to its error and retry rule.
-fn transport_failure(e: &reqwest::Error, host: &str, timeout: Duration) -> Failure {
+fn transport_failure(
+    e: &reqwest::Error,
+    host: &str,
+    timeout: Duration,
+    cut_by_deadline: bool,
+) -> Failure {
     let cause = root_cause(e);
     if e.is_timeout() {
+        if cut_by_deadline {
+            return Failure::final_(deadline_error());
+        }
         return Failure::final_(Error::new(
             ErrorCode::Timeout,
-            format!("{host} did not answer within {} s", timeout.as_secs_f64()),
+            format!(
+                "TAP did not answer within {} s (timeout_seconds)",
+                timeout.as_secs_f64()
+            ),
         ));
     }
+    // Only a failure to connect names the host: it is the part a person can check.
     let message = if e.is_connect() {
         format!("could not connect to {host}: {cause}")
     } else {
-        format!("the connection to {host} failed: {cause}")
+        format!("the connection to TAP failed before the answer was complete: {cause}")
     };
     Failure {
         error: Error::new(ErrorCode::Connection, message),
@@ -407,6 +424,7 @@ async fn read_body(
     mut response: reqwest::Response,
     host: &str,
     timeout: Duration,
+    cut_by_deadline: bool,
 ) -> std::result::Result<Vec<u8>, Failure> {
     let too_big = || {
         Failure::final_(Error::new(
@@ -430,7 +448,7 @@ async fn read_body(
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(e) => return Err(transport_failure(&e, host, timeout)),
+            Err(e) => return Err(transport_failure(&e, host, timeout, cut_by_deadline)),
         }
     }
 }

@@ -17,8 +17,12 @@ use crate::request::{self, Echo};
 use crate::scope;
 use crate::wire::{Envelope, ExecutionState, Metrics};
 
-/// How long before the platform's deadline the envelope must be out.
+/// How long before the platform's deadline work stops: requests are cut at that point and the
+/// actions report what they finished.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+/// After the working deadline, how long an action gets to assemble its partial result before the
+/// runner abandons it and reports the whole action as timed out.
+pub const DEADLINE_GRACE: Duration = Duration::from_millis(500);
 
 /// Runs one request. `cli_action` is the action named on the command line, if any; `env` looks
 /// up environment variables (injected so tests control it).
@@ -153,7 +157,10 @@ fn working_deadline(deadline_ms: u64) -> Result<Instant, Error> {
         Some(budget) if !budget.is_zero() => Ok(Instant::now() + budget),
         _ => Err(Error::new(
             ErrorCode::DeadlineExceeded,
-            format!("the execution deadline ({deadline_ms} ms since the epoch) leaves less than {} s; nothing was done", DEADLINE_MARGIN.as_secs()),
+            format!(
+                "the execution deadline is less than {} s away or already past; nothing was done",
+                DEADLINE_MARGIN.as_secs()
+            ),
         )),
     }
 }
@@ -183,7 +190,7 @@ fn run_action(
         let work = actions::run(action, ctx, parameters);
         match ctx.deadline {
             None => work.await,
-            Some(deadline) => match tokio::time::timeout_at(deadline, work).await {
+            Some(deadline) => match tokio::time::timeout_at(deadline + DEADLINE_GRACE, work).await {
                 Ok(result) => result,
                 Err(_) => Err(Error::new(
                     ErrorCode::DeadlineExceeded,
@@ -210,9 +217,21 @@ fn envelope(echo: Echo, action: Option<Action>, outcome: Outcome, metrics: Metri
     if outcome
         .errors
         .iter()
-        .any(|e| e.code == ErrorCode::DeadlineExceeded && e.subject.is_none())
+        .any(|e| e.code == ErrorCode::DeadlineExceeded)
     {
         outcome.state = ExecutionState::TimedOut;
+        let unfinished: Vec<&str> = outcome
+            .errors
+            .iter()
+            .filter(|e| e.code == ErrorCode::DeadlineExceeded)
+            .filter_map(|e| e.subject.as_deref())
+            .collect();
+        if !unfinished.is_empty() {
+            outcome.output_message.push_str(&format!(
+                "\nStopped at the execution deadline; not finished: {}",
+                actions::name_list(&unfinished, "errors")
+            ));
+        }
     }
     Envelope {
         action: action.map(|a| a.info().name.to_owned()).or(echo.action),

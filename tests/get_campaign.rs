@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::stub::Stub;
+use common::stub::{Reply, Stub};
 use common::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, query_param};
@@ -365,15 +365,14 @@ async fn requests_in_flight_never_exceed_max_concurrency() {
     let ids: Vec<String> = (0..12)
         .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
         .collect();
-    let stub = Stub::start(Duration::from_millis(60), |target| {
+    let stub = Stub::start(|target| {
+        let delay = Duration::from_millis(60);
         if target.starts_with("/v2/forensics") {
-            (200, r#"{"generated":"x","reports":[]}"#.to_owned())
+            Reply::json(200, r#"{"generated":"x","reports":[]}"#).after(delay)
         } else {
             let id = target.rsplit('/').next().unwrap().to_owned();
-            (
-                200,
-                json!({"id": id, "name": format!("Campaign {id}")}).to_string(),
-            )
+            let body = json!({"id": id, "name": format!("Campaign {id}")}).to_string();
+            Reply::json(200, body).after(delay)
         }
     })
     .await;
