@@ -249,3 +249,12 @@ async fn deadline_already_past_sends_nothing() {
     s.exit = 1;
     check(s).await;
 }
+
+#[tokio::test]
+async fn no_retry_past_the_deadline() {
+    // TAP asks to retry after 5 s, but work must stop in 2 s: the 429 is reported, not waited out.
+    let reply = Reply::json(429, "{}").header("Retry-After", "5");
+    let mut s = scenario("retry_not_past_deadline", reply, 1, 0..1500);
+    s.deadline_in = Some(Duration::from_secs(3));
+    check(s).await;
+}

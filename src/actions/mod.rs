@@ -87,6 +87,19 @@ impl Action {
         }
     }
 
+    /// Reads `raw` as this action's parameters without running anything (used by the fuzzer).
+    pub fn check_parameters(self, raw: Map<String, Value>) -> Result<()> {
+        match self {
+            Action::Ping => params::parse::<ping::Params>(raw, Noun::Parameter).map(drop),
+            Action::DecodeUrl => {
+                params::parse::<decode_url::Params>(raw, Noun::Parameter).map(drop)
+            }
+            Action::GetCampaign => {
+                params::parse::<get_campaign::Params>(raw, Noun::Parameter).map(drop)
+            }
+        }
+    }
+
     /// An example request a playbook engineer can pipe in.
     pub fn example(self) -> Value {
         match self {
