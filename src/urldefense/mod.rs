@@ -157,6 +157,13 @@ fn split_host(url: &str) -> Option<&str> {
 }
 
 fn version_of(url: &str) -> Option<Version<'_>> {
+    // The spellings URL Defense itself writes, checked exactly before the general path.
+    if let Some(rest) = url.strip_prefix("https://urldefense.com/v3/__") {
+        return Some(Version::V3(rest));
+    }
+    if let Some(query) = url.strip_prefix("https://urldefense.proofpoint.com/v2/url?") {
+        return Some(Version::V2(query));
+    }
     let path = split_host(url)?;
     Some(if let Some(q) = strip_prefix_ci(path, "/v1/url?") {
         Version::V1(q)
@@ -175,35 +182,49 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-/// The value of the `u` parameter: after `u=` at the start or after `&` (or `&amp;`), up to
-/// `until` — the next `&` for v2, `&k=` for v1, which at times leaves `&` inside `u` unencoded.
-fn target_param<'a>(query: &'a str, until: &str) -> Option<Cow<'a, str>> {
-    if has_amp_entity(query) {
-        let unescaped = query.replace("&amp;", "&");
-        return target_param(&unescaped, until).map(|t| Cow::Owned(t.into_owned()));
-    }
-    let start = if query.starts_with("u=") {
+/// The value of the `u` parameter: after `u=` at the start of the query, or after `&u=` or
+/// `&amp;u=`; up to the next `&` (v2, whose targets encode `&`), or up to `&k=` / `&amp;k=` (v1,
+/// which at times leaves `&` inside `u` unencoded). The query is scanned once, byte by byte:
+/// these strings are short, and general substring search costs more than it saves here.
+fn target_param(query: &str, v1: bool) -> Option<&str> {
+    let bytes = query.as_bytes();
+    let param_at = |i: usize, name: &[u8]| -> Option<usize> {
+        // `i` is at a '&': the parameter `name` starts right after it, or after "amp;".
+        let after = &bytes[i + 1..];
+        if after.starts_with(name) {
+            Some(i + 1 + name.len())
+        } else if after.starts_with(b"amp;") && after[4..].starts_with(name) {
+            Some(i + 5 + name.len())
+        } else {
+            None
+        }
+    };
+    let start = if bytes.starts_with(b"u=") {
         2
     } else {
-        query.find("&u=")? + 3
+        (0..bytes.len())
+            .filter(|&i| bytes[i] == b'&')
+            .find_map(|i| param_at(i, b"u="))?
     };
-    let tail = &query[start..];
-    let end = tail.find(until).unwrap_or(tail.len());
-    Some(Cow::Borrowed(&tail[..end]))
+    let end = (start..bytes.len())
+        .filter(|&i| bytes[i] == b'&')
+        .find(|&i| !v1 || param_at(i, b"k=").is_some())
+        .unwrap_or(bytes.len());
+    Some(&query[start..end])
 }
 
-/// Whether `s` holds `&amp;`; looks only at the `&` signs, found by a byte search.
-fn has_amp_entity(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = bytes[from..].iter().position(|&b| b == b'&') {
-        let at = from + pos;
-        if bytes[at + 1..].starts_with(b"amp;") {
-            return true;
-        }
-        from = at + 1;
+/// Bytes that start an escape or are mapped, in a v1 and a v2 target.
+const V1_SPECIAL: [bool; 256] = special_bytes(b"%");
+const V2_SPECIAL: [bool; 256] = special_bytes(b"%-_");
+
+const fn special_bytes(which: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < which.len() {
+        table[which[i] as usize] = true;
+        i += 1;
     }
-    false
+    table
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -220,13 +241,13 @@ fn hex_value(b: u8) -> Option<u8> {
 fn unescape_target(target: &str, v2: bool) -> Result<String, DecodeError> {
     let bytes = target.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
-    let special = |b: u8| b == b'%' || (v2 && (b == b'-' || b == b'_'));
+    let special = if v2 { &V2_SPECIAL } else { &V1_SPECIAL };
     let mut i = 0;
     while i < bytes.len() {
         // Copy the stretch up to the next escape in one go.
         let plain = bytes[i..]
             .iter()
-            .position(|&b| special(b))
+            .position(|&b| special[usize::from(b)])
             .unwrap_or(bytes.len() - i);
         out.extend_from_slice(&bytes[i..i + plain]);
         i += plain;
@@ -261,13 +282,13 @@ fn unescape_target(target: &str, v2: bool) -> Result<String, DecodeError> {
 }
 
 fn decode_v1(query: &str) -> Result<String, DecodeError> {
-    let target = target_param(query, "&k=").ok_or(DecodeError::MissingTarget("v1"))?;
-    unescape_target(&target, false)
+    let target = target_param(query, true).ok_or(DecodeError::MissingTarget("v1"))?;
+    unescape_target(target, false)
 }
 
 fn decode_v2(query: &str) -> Result<String, DecodeError> {
-    let target = target_param(query, "&").ok_or(DecodeError::MissingTarget("v2"))?;
-    unescape_target(&target, true)
+    let target = target_param(query, false).ok_or(DecodeError::MissingTarget("v2"))?;
+    unescape_target(target, true)
 }
 
 /// `rest` is what follows `/v3/__`: `<mangled URL>__;<table>!<opaque>$`.
@@ -318,8 +339,15 @@ fn decode_v3(rest: &str) -> Result<String, DecodeError> {
 /// mangled URL may itself contain `__` and even `__;`.
 fn find_v3_table(rest: &str) -> Result<(&str, &str), DecodeError> {
     let mut bad_table = false;
+    let bytes = rest.as_bytes();
     let mut end = rest.len();
-    while let Some(pos) = rest[..end].rfind("__;") {
+    // `;` is rare in URLs: find it from the end, then look for the `__` before it.
+    while let Some(semi) = rest[..end].rfind(';') {
+        end = semi;
+        if semi < 2 || &bytes[semi - 2..semi] != b"__" {
+            continue;
+        }
+        let pos = semi - 2;
         let after = &rest[pos + 3..];
         let table_len = after
             .bytes()
@@ -330,7 +358,6 @@ fn find_v3_table(rest: &str) -> Result<(&str, &str), DecodeError> {
             Some(_) => bad_table = true,
             None => {}
         }
-        end = pos;
     }
     Err(if bad_table {
         DecodeError::BadBase64
@@ -347,7 +374,7 @@ fn clean(input: &str) -> Cow<'_, str> {
     // One pass over the '=' signs decides whether there is anything to do; most URLs need nothing.
     let (mut soft_break, mut escaped_equals) = (false, false);
     let bytes = trimmed.as_bytes();
-    for (i, _) in bytes.iter().enumerate().filter(|(_, &b)| b == b'=') {
+    for (i, _) in trimmed.match_indices('=') {
         match (bytes.get(i + 1), bytes.get(i + 2)) {
             (Some(b'\n'), _) | (Some(b'\r'), Some(b'\n')) => soft_break = true,
             (Some(b'3'), Some(b'D' | b'd')) => escaped_equals = true,
