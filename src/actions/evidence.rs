@@ -86,11 +86,17 @@ impl Filter {
 
     /// The evidence of every report of a `/v2/forensics` body that passes the filter, in TAP's
     /// order, at most the limit; with the first report's `scope`, `id` and `name` (or the given
-    /// defaults when there is no report).
-    pub fn apply(&self, body: &Map<String, Value>, default_id: &str, default_name: &str) -> Value {
-        let reports: &[Value] = match field(body, &["reports"]) {
+    /// defaults when there is no report). Evidence is moved out of `body`, not copied: bodies of
+    /// thousands of items are common.
+    pub fn apply(
+        &self,
+        mut body: Map<String, Value>,
+        default_id: &str,
+        default_name: &str,
+    ) -> Value {
+        let mut reports: Vec<Value> = match body.remove("reports") {
             Some(Value::Array(reports)) => reports,
-            _ => &[],
+            _ => Vec::new(),
         };
         let first = reports.first().and_then(Value::as_object);
         let meta = |keys: &[&str], default: &str| {
@@ -100,10 +106,19 @@ impl Filter {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| default.to_owned())
         };
+        let (scope, id, name) = (
+            meta(&["scope"], "CAMPAIGN"),
+            meta(&["id"], default_id),
+            meta(&["name"], default_name),
+        );
         let mut kept = Vec::new();
-        'reports: for report in reports.iter().filter_map(Value::as_object) {
-            let Some(Value::Array(items)) = field(report, &["forensics", "evidence"]) else {
-                continue;
+        'reports: for report in reports.iter_mut().filter_map(Value::as_object_mut) {
+            let items = match report
+                .remove("forensics")
+                .or_else(|| report.remove("evidence"))
+            {
+                Some(Value::Array(items)) => items,
+                _ => continue,
             };
             for item in items {
                 if kept.len() >= self.limit {
@@ -115,16 +130,11 @@ impl Filter {
                     .map(|v| text(Some(v)))
                     .unwrap_or_default();
                 if self.keeps(&kind) {
-                    kept.push(item.clone());
+                    kept.push(item);
                 }
             }
         }
-        json!({
-            "scope": meta(&["scope"], "CAMPAIGN"),
-            "id": meta(&["id"], default_id),
-            "name": meta(&["name"], default_name),
-            "forensics": kept,
-        })
+        json!({"scope": scope, "id": id, "name": name, "forensics": kept})
     }
 }
 
@@ -208,7 +218,7 @@ mod tests {
 
     #[test]
     fn filter_and_limit() {
-        let all = filter(DEFAULT_FILTER, 50).unwrap().apply(&body(), "x", "y");
+        let all = filter(DEFAULT_FILTER, 50).unwrap().apply(body(), "x", "y");
         assert_eq!(
             types(&all),
             [
@@ -223,16 +233,18 @@ mod tests {
         assert_eq!(all["scope"], "CAMPAIGN");
         let some = filter("URL, Redirect Chain", 50)
             .unwrap()
-            .apply(&body(), "x", "y");
+            .apply(body(), "x", "y");
         assert_eq!(types(&some), ["url", "redirect_chain"]);
-        let limited = filter(DEFAULT_FILTER, 2).unwrap().apply(&body(), "x", "y");
+        let limited = filter(DEFAULT_FILTER, 2).unwrap().apply(body(), "x", "y");
         assert_eq!(types(&limited), ["file", "url"]);
     }
 
     #[test]
     fn no_report_and_no_what() {
         let empty = Map::new();
-        let v = filter("url", 5).unwrap().apply(&empty, "cid", "cname");
+        let v = filter("url", 5)
+            .unwrap()
+            .apply(empty.clone(), "cid", "cname");
         assert_eq!(
             v,
             json!({"scope": "CAMPAIGN", "id": "cid", "name": "cname", "forensics": []})
@@ -254,13 +266,13 @@ mod tests {
             "{}",
             e.message
         );
-        let unfiltered = filter(",", 3).unwrap().apply(&body(), "x", "y");
+        let unfiltered = filter(",", 3).unwrap().apply(body(), "x", "y");
         assert_eq!(types(&unfiltered), ["file", "url", "screenshot"]);
     }
 
     #[test]
     fn table_rows_from_the_sample() {
-        let v = filter(DEFAULT_FILTER, 50).unwrap().apply(&body(), "x", "y");
+        let v = filter(DEFAULT_FILTER, 50).unwrap().apply(body(), "x", "y");
         let t = table(
             "Campaign x Evidence".into(),
             v["forensics"].as_array().unwrap(),

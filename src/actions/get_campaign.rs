@@ -219,7 +219,7 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
                     Map::new()
                 }
             };
-            let evidence = filter.apply(&body, &id, &name);
+            let evidence = filter.apply(body, &id, &name);
             if let Some(items) = evidence["forensics"].as_array().filter(|i| !i.is_empty()) {
                 evidence_tables.push(evidence::table(format!("Campaign {id} Evidence"), items));
             }
