@@ -297,6 +297,9 @@ def main():
     if not args.quick:
         print()
         print("Decoder alone, in process (cargo bench --bench decode):")
+        print()
+        print("| measurement | median | min | max | target |")
+        print("|---|---|---|---|---|")
         bench = subprocess.run(["cargo", "bench", "--locked", "-q", "--bench", "decode"], cwd=ROOT,
                                capture_output=True, text=True)
         for line in bench.stdout.splitlines():
