@@ -157,6 +157,55 @@ impl TapClient {
         parse_json(&body)
     }
 
+    /// `GET /v2/forensics?threatId={id}[&includeCampaignForensics=true]`.
+    pub async fn threat_forensics(
+        &self,
+        id: &str,
+        include_campaign: bool,
+    ) -> Result<Map<String, Value>> {
+        let mut query = vec![("threatId", id)];
+        if include_campaign {
+            query.push(("includeCampaignForensics", "true"));
+        }
+        let body = self.get_bytes(&["v2", "forensics"], &query).await?;
+        parse_json(&body)
+    }
+
+    /// `GET /v2/campaign/ids?interval={start}/{end}&size=&page=` (50 calls a day). A 404 means no
+    /// campaign in the interval and is answered as an empty list.
+    pub async fn campaign_ids(
+        &self,
+        interval: &str,
+        size: usize,
+        page: usize,
+    ) -> Result<Map<String, Value>> {
+        let (size, page) = (size.to_string(), page.to_string());
+        let query = [("interval", interval), ("size", &size), ("page", &page)];
+        match self.get_bytes(&["v2", "campaign", "ids"], &query).await {
+            Ok(body) => parse_json(&body),
+            Err(e) if e.code == ErrorCode::NotFound => Ok(Map::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v2/people/{vap|top-clickers}?window=&size=&page=`.
+    pub async fn people(
+        &self,
+        list: &str,
+        window: u32,
+        size: usize,
+        page: usize,
+    ) -> Result<Map<String, Value>> {
+        let (window, size, page) = (window.to_string(), size.to_string(), page.to_string());
+        let query = [
+            ("window", window.as_str()),
+            ("size", &size),
+            ("page", &page),
+        ];
+        let body = self.get_bytes(&["v2", "people", list], &query).await?;
+        parse_json(&body)
+    }
+
     /// `POST /v2/url/decode` with `{"urls": [...]}`. Counts against the 1 800-a-day quota.
     pub async fn decode_urls(&self, urls: &[String]) -> Result<DecodeResponse> {
         #[derive(Serialize)]

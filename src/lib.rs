@@ -17,6 +17,7 @@ pub mod request;
 pub mod runner;
 pub mod schema;
 pub mod scope;
+pub mod timewin;
 pub mod urldefense;
 pub mod wire;
 

@@ -244,8 +244,8 @@ fn unknown_key(key: &str, infos: &[ParamInfo], noun: Noun) -> Error {
     ))
 }
 
-/// A boolean that also accepts the strings `"true"` and `"false"` in any case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A boolean that also accepts the strings `"true"` and `"false"` in any case. Defaults to false.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Flag(pub bool);
 
 impl<'de> Deserialize<'de> for Flag {
@@ -448,6 +448,12 @@ impl JsonSchema for List {
 /// with spaces and hyphens read as underscores, so `"Auto"` and `"Redirect Chain"` are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Choice<T>(pub T);
+
+impl<T: Default> Default for Choice<T> {
+    fn default() -> Self {
+        Choice(T::default())
+    }
+}
 
 /// `"Last 24 Hours"` → `last_24_hours`.
 pub fn fold_choice(s: &str) -> String {

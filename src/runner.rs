@@ -94,6 +94,7 @@ fn prepare(
     let entities =
         scope::apply(request.scope.as_deref(), request.target_entities).map_err(reject)?;
     let config = Config::resolve(&request.configuration, env).map_err(reject)?;
+    let now = crate::timewin::now(env).map_err(reject)?;
     let deadline = match request.execution_deadline_unix_time_ms {
         None => None,
         Some(ms) => Some(working_deadline(ms).map_err(reject)?),
@@ -101,7 +102,7 @@ fn prepare(
     Ok(Prepared {
         echo,
         action,
-        ctx: Context::new(entities, config, deadline),
+        ctx: Context::new(entities, config, deadline, now),
         parameters: request.parameters,
     })
 }

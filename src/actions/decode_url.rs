@@ -61,12 +61,6 @@ fn yes() -> Flag {
     Flag(true)
 }
 
-impl Default for Choice<DecodeMode> {
-    fn default() -> Self {
-        Choice(DecodeMode::Auto)
-    }
-}
-
 /// Splits a string of URLs at each comma or newline followed by optional whitespace and
 /// `http://` or `https://`.
 pub fn split_urls(text: &str) -> Vec<String> {

@@ -138,6 +138,46 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// The reports of a `/v2/forensics` body, each with its own fields and only the evidence that
+    /// passes the filter; the limit counts across all reports of the body. Evidence is moved out.
+    pub fn filter_reports(&self, mut body: Map<String, Value>) -> Vec<Value> {
+        let reports = match body.remove("reports") {
+            Some(Value::Array(reports)) => reports,
+            _ => Vec::new(),
+        };
+        let mut left = self.limit;
+        reports
+            .into_iter()
+            .filter_map(|report| match report {
+                Value::Object(mut report) => {
+                    // Taken in place: removing the key would reorder the report's fields.
+                    let items = match report.get_mut("forensics").map(Value::take) {
+                        Some(Value::Array(items)) => items,
+                        _ => Vec::new(),
+                    };
+                    let kept: Vec<Value> = items
+                        .into_iter()
+                        .filter(|item| {
+                            let kind = item
+                                .as_object()
+                                .and_then(|o| field(o, &["type"]))
+                                .map(|v| text(Some(v)))
+                                .unwrap_or_default();
+                            self.keeps(&kind)
+                        })
+                        .take(left)
+                        .collect();
+                    left -= kept.len();
+                    report.insert("forensics".into(), Value::Array(kept));
+                    Some(Value::Object(report))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (at most {})", self.types.join(", "), self.limit)

@@ -5,10 +5,9 @@ use futures_util::future::join_all;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tokio::sync::Semaphore;
 
 use super::evidence::{self, Filter, DEFAULT_FILTER, DEFAULT_LIMIT};
-use super::{name_list, ActionInfo, Context, Outcome};
+use super::{fatal_error, name_list, ActionInfo, Context, Outcome};
 use crate::error::{Error, ErrorCode, Result};
 use crate::fasthash::FastSet;
 use crate::params::{Flag, Integer, List};
@@ -132,21 +131,17 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     let plan = plan(params)?;
     let client = ctx.client()?;
     // One bound on requests in flight: a campaign and its forensics may run side by side.
-    let permits = Semaphore::new(ctx.config.max_concurrency);
+    let bound = ctx.bound();
     let with_forensics = plan.forensics.is_some();
     let fetches = plan.ids.iter().map(|id| {
-        let permits = &permits;
+        let bound = &bound;
         async move {
-            let campaign = async {
-                let _permit = permits.acquire().await;
-                client.campaign(id).await
-            };
+            let campaign = bound.run(client.campaign(id));
             let forensics = async {
                 if !with_forensics {
                     return None;
                 }
-                let _permit = permits.acquire().await;
-                Some(client.campaign_forensics(id).await)
+                Some(bound.run(client.campaign_forensics(id)).await)
             };
             let (campaign, forensics) = tokio::join!(campaign, forensics);
             Fetched {
@@ -161,18 +156,8 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
 }
 
 fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
-    // Credentials rejected anywhere, or an API that answered nothing at all, fails the action.
-    let errors_of = || fetched.iter().filter_map(|f| f.campaign.as_ref().err());
-    if let Some(e) = errors_of().find(|e| e.code == ErrorCode::Unauthorized) {
-        return Err(Error::new(e.code, e.message.clone()));
-    }
-    let nothing_answered = fetched.iter().all(|f| {
-        matches!(&f.campaign, Err(e) if matches!(e.code, ErrorCode::Connection | ErrorCode::Timeout))
-    });
-    if nothing_answered {
-        if let Some(e) = errors_of().next() {
-            return Err(Error::new(e.code, e.message.clone()));
-        }
+    if let Some(fatal) = fatal_error(fetched.iter().map(|f| f.campaign.as_ref().err())) {
+        return Err(fatal);
     }
 
     let mut found = Vec::new();

@@ -21,6 +21,11 @@ use crate::wire::{
 pub mod decode_url;
 pub mod evidence;
 pub mod get_campaign;
+pub mod get_forensics;
+pub mod get_top_clickers;
+pub mod get_vaps;
+pub mod list_campaigns;
+pub mod people;
 pub mod ping;
 
 /// An action this binary runs.
@@ -32,6 +37,14 @@ pub enum Action {
     DecodeUrl,
     /// Campaigns and their forensics.
     GetCampaign,
+    /// Forensics of threats or campaigns.
+    GetForensics,
+    /// Campaigns updated in a window.
+    ListCampaigns,
+    /// The Very Attacked People list.
+    GetVaps,
+    /// The Top Clickers list.
+    GetTopClickers,
 }
 
 /// The names and texts of one action.
@@ -53,7 +66,15 @@ pub struct ActionInfo {
 
 impl Action {
     /// Every action, in the order they are listed.
-    pub const ALL: &'static [Action] = &[Action::Ping, Action::DecodeUrl, Action::GetCampaign];
+    pub const ALL: &'static [Action] = &[
+        Action::Ping,
+        Action::DecodeUrl,
+        Action::GetCampaign,
+        Action::GetForensics,
+        Action::ListCampaigns,
+        Action::GetVaps,
+        Action::GetTopClickers,
+    ];
 
     /// The action's names and texts.
     pub fn info(self) -> &'static ActionInfo {
@@ -61,6 +82,10 @@ impl Action {
             Action::Ping => &ping::INFO,
             Action::DecodeUrl => &decode_url::INFO,
             Action::GetCampaign => &get_campaign::INFO,
+            Action::GetForensics => &get_forensics::INFO,
+            Action::ListCampaigns => &list_campaigns::INFO,
+            Action::GetVaps => &get_vaps::INFO,
+            Action::GetTopClickers => &get_top_clickers::INFO,
         }
     }
 
@@ -70,6 +95,10 @@ impl Action {
             Action::Ping => params::describe::<ping::Params>(),
             Action::DecodeUrl => params::describe::<decode_url::Params>(),
             Action::GetCampaign => params::describe::<get_campaign::Params>(),
+            Action::GetForensics => params::describe::<get_forensics::Params>(),
+            Action::ListCampaigns => params::describe::<list_campaigns::Params>(),
+            Action::GetVaps => params::describe::<get_vaps::Params>(),
+            Action::GetTopClickers => params::describe::<get_top_clickers::Params>(),
         }
     }
 
@@ -84,6 +113,10 @@ impl Action {
             Action::Ping => of::<ping::Params>(),
             Action::DecodeUrl => of::<decode_url::Params>(),
             Action::GetCampaign => of::<get_campaign::Params>(),
+            Action::GetForensics => of::<get_forensics::Params>(),
+            Action::ListCampaigns => of::<list_campaigns::Params>(),
+            Action::GetVaps => of::<get_vaps::Params>(),
+            Action::GetTopClickers => of::<get_top_clickers::Params>(),
         }
     }
 
@@ -97,6 +130,15 @@ impl Action {
             Action::GetCampaign => {
                 params::parse::<get_campaign::Params>(raw, Noun::Parameter).map(drop)
             }
+            Action::GetForensics => {
+                params::parse::<get_forensics::Params>(raw, Noun::Parameter).map(drop)
+            }
+            Action::ListCampaigns => {
+                params::parse::<list_campaigns::Params>(raw, Noun::Parameter).map(drop)
+            }
+            Action::GetVaps | Action::GetTopClickers => {
+                params::parse::<people::Params>(raw, Noun::Parameter).map(drop)
+            }
         }
     }
 
@@ -106,6 +148,10 @@ impl Action {
             Action::Ping => ping::example(),
             Action::DecodeUrl => decode_url::example(),
             Action::GetCampaign => get_campaign::example(),
+            Action::GetForensics => get_forensics::example(),
+            Action::ListCampaigns => list_campaigns::example(),
+            Action::GetVaps => get_vaps::example(),
+            Action::GetTopClickers => get_top_clickers::example(),
         }
     }
 
@@ -132,21 +178,79 @@ pub struct Context {
     pub deadline: Option<Instant>,
     /// HTTP requests sent, for `metrics`.
     pub http_requests: Arc<AtomicU64>,
+    /// What this run takes as now (see [`crate::timewin::now`]).
+    pub now: time::OffsetDateTime,
     client: OnceLock<TapClient>,
 }
 
 impl Context {
     /// A context; the TAP client is built on first use, so actions that need no network build none.
-    pub fn new(entities: Vec<TargetEntity>, config: Config, deadline: Option<Instant>) -> Self {
+    pub fn new(
+        entities: Vec<TargetEntity>,
+        config: Config,
+        deadline: Option<Instant>,
+        now: time::OffsetDateTime,
+    ) -> Self {
         Context {
             entities,
             config,
             deadline,
             http_requests: Arc::default(),
+            now,
             client: OnceLock::new(),
         }
     }
 
+    /// The bound on TAP requests in flight for this run.
+    pub fn bound(&self) -> Bound {
+        Bound(tokio::sync::Semaphore::new(self.config.max_concurrency))
+    }
+}
+
+/// At most `max_concurrency` requests in flight: every concurrent TAP call goes through one.
+#[derive(Debug)]
+pub struct Bound(tokio::sync::Semaphore);
+
+impl Bound {
+    /// Runs `work` once a slot is free.
+    pub async fn run<F: std::future::Future>(&self, work: F) -> F::Output {
+        // The semaphore is never closed, so acquiring only waits.
+        let _slot = self.0.acquire().await;
+        work.await
+    }
+}
+
+/// The error that fails a whole per-item action, if any: rejected credentials anywhere, or no item
+/// that got through to TAP at all (every one a connection failure or timeout).
+pub fn fatal_error<'a>(mut errors: impl Iterator<Item = Option<&'a Error>>) -> Option<Error> {
+    let mut all_unreachable = true;
+    let mut first_unreachable = None;
+    let mut any = false;
+    for error in errors.by_ref() {
+        any = true;
+        match error {
+            Some(e) if e.code == crate::error::ErrorCode::Unauthorized => {
+                return Some(Error::new(e.code, e.message.clone()))
+            }
+            Some(e)
+                if matches!(
+                    e.code,
+                    crate::error::ErrorCode::Connection | crate::error::ErrorCode::Timeout
+                ) =>
+            {
+                first_unreachable.get_or_insert_with(|| Error::new(e.code, e.message.clone()));
+            }
+            _ => all_unreachable = false,
+        }
+    }
+    if any && all_unreachable {
+        first_unreachable
+    } else {
+        None
+    }
+}
+
+impl Context {
     /// The TAP client, built (and the API root and credentials checked) on first call.
     pub fn client(&self) -> Result<&TapClient> {
         if let Some(client) = self.client.get() {
@@ -240,6 +344,14 @@ pub async fn run(action: Action, ctx: &Context, raw: Map<String, Value>) -> Resu
         Action::Ping => ping::run(ctx, params::parse(raw, Noun::Parameter)?).await,
         Action::DecodeUrl => decode_url::run(ctx, params::parse(raw, Noun::Parameter)?).await,
         Action::GetCampaign => get_campaign::run(ctx, params::parse(raw, Noun::Parameter)?).await,
+        Action::GetForensics => get_forensics::run(ctx, params::parse(raw, Noun::Parameter)?).await,
+        Action::ListCampaigns => {
+            list_campaigns::run(ctx, params::parse(raw, Noun::Parameter)?).await
+        }
+        Action::GetVaps => get_vaps::run(ctx, params::parse(raw, Noun::Parameter)?).await,
+        Action::GetTopClickers => {
+            get_top_clickers::run(ctx, params::parse(raw, Noun::Parameter)?).await
+        }
     }
 }
 

@@ -1,0 +1,348 @@
+//! Get Threat Forensics (SPEC §4.4): the forensic evidence of threats or campaigns, fetched
+//! concurrently, with the evidence filter and limit of Get Campaign, a table per id and, on
+//! request, FILEHASH and DestinationURL entities.
+
+use futures_util::future::join_all;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::evidence::{self, Filter, DEFAULT_FILTER, DEFAULT_LIMIT};
+use super::get_campaign::is_uuid;
+use super::{fatal_error, name_list, ActionInfo, Context, Outcome};
+use crate::error::{Error, Result};
+use crate::fasthash::FastSet;
+use crate::params::{Flag, Integer, List};
+use crate::render::{field, flag_text, text};
+use crate::wire::{Entity, ErrorEntry, JsonResult};
+
+/// Names and texts of Get Threat Forensics.
+pub static INFO: ActionInfo = ActionInfo {
+    name: "get_forensics",
+    display_name: "Get Threat Forensics",
+    script_name: "ProofPointTAP_GetThreatForensics",
+    tool_name: "proof_point_tap_get_threat_forensics",
+    result_name: "forensics_info",
+    description: "Get the forensic evidence of Proofpoint TAP threats or campaigns, filtered by evidence type, with a table per id and optional FILEHASH and DestinationURL entities.",
+};
+
+/// Parameters of Get Threat Forensics.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(title = "Get Threat Forensics parameters")]
+pub struct Params {
+    /// Threat IDs, as a list or a comma-separated string. Give these or Campaign ID, not both.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Threat ID", "x-aliases" = ["threat_ids"]))]
+    pub threat_id: List,
+    /// Campaign IDs (UUIDs). Give these or Threat ID, not both.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Campaign ID", "x-aliases" = ["campaign_ids"]))]
+    pub campaign_id: List,
+    /// With Threat ID: also return the forensics of the campaign each threat belongs to.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Include Campaign Forensics"))]
+    pub include_campaign_forensics: Flag,
+    /// Which evidence types to return (case-insensitive).
+    #[serde(default = "default_filter")]
+    #[schemars(extend(
+        "x-display-name" = "Forensic Evidence Type Filter",
+        "x-allowed-values" = ["attachment", "cookie", "dns", "dropper", "file", "ids", "mutex", "network", "process", "registry", "screenshot", "url", "redirect_chain", "behavior"]
+    ))]
+    pub forensic_evidence_type_filter: List,
+    /// At most this many evidence items per id (1..=1000).
+    #[serde(default = "default_limit")]
+    #[schemars(extend(
+        "x-display-name" = "Max Forensics Evidence To Return",
+        "x-aliases" = ["max_results_to_return", "Max Results To Return"]
+    ))]
+    pub max_forensics_evidence_to_return: Integer,
+    /// Create a FILEHASH entity per distinct evidence SHA-256 and a DestinationURL entity per
+    /// distinct malicious evidence URL.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Create Entities"))]
+    pub create_entities: Flag,
+}
+
+fn default_filter() -> List {
+    List::Text(DEFAULT_FILTER.to_owned())
+}
+
+fn default_limit() -> Integer {
+    Integer(DEFAULT_LIMIT)
+}
+
+/// What the ids are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Threat { include_campaign: bool },
+    Campaign,
+}
+
+impl Kind {
+    fn plural(self) -> &'static str {
+        match self {
+            Kind::Threat { .. } => "threats",
+            Kind::Campaign => "campaigns",
+        }
+    }
+    fn scope(self) -> &'static str {
+        match self {
+            Kind::Threat { .. } => "THREAT",
+            Kind::Campaign => "CAMPAIGN",
+        }
+    }
+}
+
+/// Whether `s` can be a TAP threat id: letters, digits, `-`, `_`, `.`; at most 256 characters.
+fn is_threat_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 256
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && s != "."
+        && s != ".."
+}
+
+fn plan(params: &Params) -> Result<(Kind, Vec<String>, Filter)> {
+    let threats = params.threat_id.split_commas();
+    let campaigns = params.campaign_id.split_commas();
+    let (kind, ids) = match (threats.is_empty(), campaigns.is_empty()) {
+        (true, true) => {
+            return Err(Error::invalid_parameter(
+                "Give the threats in \"Threat ID\" (threat_id) or the campaigns in \"Campaign ID\" (campaign_id).",
+            ))
+        }
+        (false, false) => {
+            return Err(Error::invalid_parameter(
+                "Give either \"Threat ID\" (threat_id) or \"Campaign ID\" (campaign_id), not both: TAP looks up forensics by one kind of id at a time.",
+            ))
+        }
+        (false, true) => (
+            Kind::Threat {
+                include_campaign: params.include_campaign_forensics.0,
+            },
+            threats,
+        ),
+        (true, false) => {
+            if params.include_campaign_forensics.0 {
+                return Err(Error::invalid_parameter(
+                    "\"Include Campaign Forensics\" (include_campaign_forensics) applies to \"Threat ID\" only; campaign forensics are what \"Campaign ID\" returns.",
+                ));
+            }
+            (Kind::Campaign, campaigns)
+        }
+    };
+    let mut seen = FastSet::default();
+    let mut unique = Vec::new();
+    for id in ids {
+        let valid = match kind {
+            Kind::Campaign => is_uuid(&id),
+            Kind::Threat { .. } => is_threat_id(&id),
+        };
+        if !valid {
+            return Err(Error::invalid_parameter(match kind {
+                Kind::Campaign => format!("The parameter \"Campaign ID\" (campaign_id) takes campaign IDs, which are UUIDs; \"{id}\" is not one."),
+                Kind::Threat { .. } => format!("The parameter \"Threat ID\" (threat_id) takes threat IDs (letters, digits, '-', '_', '.'); \"{id}\" is not one."),
+            }));
+        }
+        if seen.insert(id.to_ascii_lowercase()) {
+            unique.push(id);
+        }
+    }
+    let filter = Filter::new(
+        &params.forensic_evidence_type_filter,
+        params.max_forensics_evidence_to_return.0,
+        "\"Forensic Evidence Type Filter\" (forensic_evidence_type_filter)",
+        "\"Max Forensics Evidence To Return\" (max_forensics_evidence_to_return)",
+    )?;
+    Ok((kind, unique, filter))
+}
+
+/// Runs Get Threat Forensics.
+pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
+    let (kind, ids, filter) = plan(&params)?;
+    let client = ctx.client()?;
+    let bound = ctx.bound();
+    let fetches = ids.iter().map(|id| {
+        bound.run(async move {
+            match kind {
+                Kind::Threat { include_campaign } => {
+                    client.threat_forensics(id, include_campaign).await
+                }
+                Kind::Campaign => client.campaign_forensics(id).await,
+            }
+        })
+    });
+    let fetched = join_all(fetches).await;
+    if let Some(fatal) = fatal_error(fetched.iter().map(|r| r.as_ref().err())) {
+        return Err(fatal);
+    }
+
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    let mut json = Vec::new();
+    let mut tables = Vec::new();
+    let mut errors: Vec<ErrorEntry> = Vec::new();
+    let mut entities = Vec::new();
+    let mut seen_entities = FastSet::default();
+    for (id, result) in ids.iter().zip(fetched) {
+        let body = match result {
+            Ok(body) => body,
+            Err(e) => {
+                missing.push(id.as_str());
+                errors.push(e.with_subject(id.clone()).into());
+                continue;
+            }
+        };
+        let reports = filter.filter_reports(body);
+        let evidence: Vec<Value> = reports
+            .iter()
+            .filter_map(|r| r.get("forensics").and_then(Value::as_array))
+            .flatten()
+            .cloned()
+            .collect();
+        if !evidence.is_empty() {
+            tables.push(evidence::table(
+                format!("Forensics {id} Evidence"),
+                &evidence,
+            ));
+        }
+        if params.create_entities.0 {
+            entities.extend(evidence_entities(&evidence, kind, id, &mut seen_entities));
+        }
+        json.push(json!({"id": id, "scope": kind.scope(), "reports": reports}));
+        found.push(id.as_str());
+    }
+
+    let plural = kind.plural();
+    if found.is_empty() {
+        return Ok(Outcome {
+            errors,
+            ..Outcome::completed(
+                false,
+                format!("No forensics were found in ProofPoint TAP for the provided {plural}."),
+            )
+        });
+    }
+    let mut message = format!(
+        "Successfully fetched forensics for the following {plural} in ProofPoint TAP: {}",
+        name_list(&found, "json_result")
+    );
+    if !missing.is_empty() {
+        message.push_str(&format!(
+            "\nAction wasn't able to fetch forensics for the following {plural} in ProofPoint TAP: {}",
+            name_list(&missing, "errors")
+        ));
+    }
+    Ok(Outcome {
+        json_result: Some(JsonResult::Value(Value::Array(json))),
+        entities,
+        tables,
+        errors,
+        ..Outcome::completed(true, message)
+    })
+}
+
+/// A FILEHASH per distinct SHA-256 and a DestinationURL per distinct malicious URL.
+fn evidence_entities(
+    evidence: &[Value],
+    kind: Kind,
+    id: &str,
+    seen: &mut FastSet<String>,
+) -> Vec<Entity> {
+    let empty = Map::new();
+    let source_key = match kind {
+        Kind::Threat { .. } => "threat_id",
+        Kind::Campaign => "campaign_id",
+    };
+    let mut entities = Vec::new();
+    for item in evidence.iter().filter_map(Value::as_object) {
+        let what = field(item, &["what"])
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let evidence_type = text(field(item, &["type"]));
+        let mut candidates = Vec::new();
+        let sha256 = text(field(what, &["sha256"]));
+        if !sha256.is_empty() {
+            candidates.push((sha256, "FILEHASH"));
+        }
+        let url = text(field(what, &["url"]));
+        if !url.is_empty() && flag_text(field(item, &["malicious"])) == "true" {
+            candidates.push((url, "DestinationURL"));
+        }
+        for (identifier, entity_type) in candidates {
+            if seen.insert(format!("{entity_type}:{}", identifier.to_lowercase())) {
+                let mut extra = Map::new();
+                extra.insert("evidence_type".into(), json!(evidence_type));
+                extra.insert(source_key.into(), json!(id));
+                entities.push(Entity::new(identifier, entity_type, extra));
+            }
+        }
+    }
+    entities
+}
+
+/// An example request.
+pub fn example() -> Value {
+    json!({
+        "action": "get_forensics",
+        "case_id": "1042",
+        "parameters": {
+            "Threat ID": "30f800f97aeaa8d62bdf3a6fb2b0681179a360c12e127f07038f8521461e5050",
+            "Include Campaign Forensics": false,
+            "Max Results To Return": 20,
+            "Create Entities": true
+        },
+        "configuration": {
+            "api_root": "https://tap-api-v2.proofpoint.com",
+            "username": "<TAP service principal>",
+            "password": "<TAP service secret>"
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{parse, Noun};
+
+    fn plan_of(v: Value) -> Result<(Kind, Vec<String>, Filter)> {
+        plan(&parse::<Params>(
+            v.as_object().unwrap().clone(),
+            Noun::Parameter,
+        )?)
+    }
+
+    #[test]
+    fn exactly_one_kind_of_id() {
+        assert!(plan_of(json!({}))
+            .unwrap_err()
+            .message
+            .contains("Give the threats"));
+        let e = plan_of(
+            json!({"threat_id": "a", "campaign_id": "aa9b3d62-4d72-4ebc-8f39-3da3833e7038"}),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("not both"));
+        let e = plan_of(json!({"campaign_id": "aa9b3d62-4d72-4ebc-8f39-3da3833e7038", "include_campaign_forensics": true})).unwrap_err();
+        assert!(e.message.contains("applies to \"Threat ID\" only"));
+        let (kind, ids, _) =
+            plan_of(json!({"Threat ID": "abc, ABC, def", "Include Campaign Forensics": "true"}))
+                .unwrap();
+        assert_eq!(
+            kind,
+            Kind::Threat {
+                include_campaign: true
+            }
+        );
+        assert_eq!(ids, ["abc", "def"]);
+        assert!(plan_of(json!({"threat_id": "a/../b"})).is_err());
+        assert!(plan_of(json!({"threat_id": ".."})).is_err());
+    }
+
+    #[test]
+    fn the_limit_has_two_names() {
+        let (_, _, f) = plan_of(json!({"threat_id": "a", "Max Results To Return": "3"})).unwrap();
+        assert!(f.to_string().ends_with("(at most 3)"));
+    }
+}

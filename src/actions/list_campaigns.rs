@@ -1,0 +1,367 @@
+//! List Campaigns (SPEC §4.5): the campaigns TAP updated in a time window, from
+//! `/v2/campaign/ids`, which allows 50 calls a day: the window is split into day-long intervals,
+//! queried newest first, and no call is made once enough campaigns are listed.
+
+use futures_util::future::join_all;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use time::{Duration, OffsetDateTime};
+
+use super::{fatal_error, ActionInfo, Context, Outcome};
+use crate::error::{Error, ErrorCode, Result};
+use crate::fasthash::FastSet;
+use crate::params::{Choice, Flag, Integer};
+use crate::render::{field, text};
+use crate::timewin::{self, TimeFrame};
+use crate::wire::{ErrorEntry, JsonResult, Table};
+
+/// Names and texts of List Campaigns.
+pub static INFO: ActionInfo = ActionInfo {
+    name: "list_campaigns",
+    display_name: "List Campaigns",
+    script_name: "ProofPointTAP_ListCampaigns",
+    tool_name: "proof_point_tap_list_campaigns",
+    result_name: "campaigns",
+    description: "List the Proofpoint TAP campaigns updated in a time window (at most 7 days back), optionally with each campaign's details. The endpoint allows 50 calls a day; the output says how many were spent.",
+};
+
+/// Campaigns per page: the most TAP returns.
+const PAGE_SIZE: usize = 200;
+/// The longest interval one call may cover.
+const INTERVAL: Duration = Duration::DAY;
+/// How far back the endpoint looks, with an hour's margin for clocks that differ.
+const LOOK_BACK: Duration = Duration::hours(167);
+
+/// Parameters of List Campaigns.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(title = "List Campaigns parameters")]
+pub struct Params {
+    /// The window: Last Hour, Last 6 Hours, Last 24 Hours, Last Week (167 hours), or Custom (Start
+    /// Time to End Time). A Start Time means Custom.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Time Frame"))]
+    pub time_frame: Choice<TimeFrame>,
+    /// Start of a custom window, ISO-8601 (e.g. 2021-03-24T00:00:00Z); at most 7 days back.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Start Time"))]
+    pub start_time: Option<String>,
+    /// End of the window, ISO-8601; default now.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "End Time"))]
+    pub end_time: Option<String>,
+    /// At most this many campaigns (1..=200).
+    #[serde(default = "default_max")]
+    #[schemars(extend(
+        "x-display-name" = "Max Campaigns",
+        "x-aliases" = ["max_results_to_return", "Max Results To Return"]
+    ))]
+    pub max_campaigns: Integer,
+    /// Fetch each listed campaign's details (one GET /v2/campaign/{id} each, no forensics).
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Fetch Details"))]
+    pub fetch_details: Flag,
+}
+
+fn default_max() -> Integer {
+    Integer(100)
+}
+
+/// The checked window and limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Window {
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+    max: usize,
+}
+
+impl Window {
+    /// Day-long intervals, newest first; the oldest may be shorter.
+    fn intervals(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut end = self.end;
+        while end > self.start {
+            let start = (end - INTERVAL).max(self.start);
+            out.push(format!(
+                "{}/{}",
+                timewin::format(start),
+                timewin::format(end)
+            ));
+            end = start;
+        }
+        out
+    }
+}
+
+fn window(params: &Params, now: OffsetDateTime) -> Result<Window> {
+    let max = params.max_campaigns.0;
+    if !(1..=200).contains(&max) {
+        return Err(Error::invalid_parameter(format!(
+            "The parameter \"Max Campaigns\" (max_campaigns) must be between 1 and 200, not {max}."
+        )));
+    }
+    let end = match &params.end_time {
+        Some(t) => timewin::parse_param(t, "\"End Time\" (end_time)")?,
+        None => now,
+    };
+    let start = match (&params.start_time, params.time_frame.0.span(LOOK_BACK)) {
+        (Some(t), _) => timewin::parse_param(t, "\"Start Time\" (start_time)")?,
+        (None, Some(span)) => end - span,
+        (None, None) => {
+            return Err(Error::invalid_parameter(
+                "The time frame Custom needs \"Start Time\" (start_time).",
+            ))
+        }
+    };
+    if start >= end {
+        return Err(Error::invalid_parameter(format!(
+            "\"Start Time\" ({}) must be before \"End Time\" ({}).",
+            timewin::format(start),
+            timewin::format(end)
+        )));
+    }
+    if start < now - Duration::days(7) {
+        return Err(Error::invalid_parameter(format!(
+            "The window starts at {}, more than 7 days back; TAP lists campaigns of the last 7 days only.",
+            timewin::format(start)
+        )));
+    }
+    Ok(Window {
+        start,
+        end,
+        max: max as usize,
+    })
+}
+
+/// Runs List Campaigns.
+pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
+    let window = window(&params, ctx.now)?;
+    let client = ctx.client()?;
+    let mut listed: Vec<Map<String, Value>> = Vec::new();
+    let mut seen = FastSet::default();
+    let mut errors: Vec<ErrorEntry> = Vec::new();
+    let mut calls = 0usize;
+    let intervals = window.intervals();
+    'intervals: for (n, interval) in intervals.iter().enumerate() {
+        // One page size per interval: TAP's page N means items (N-1)*size+1 .. N*size.
+        let size = PAGE_SIZE.min(window.max - listed.len()).max(1);
+        for page in 1.. {
+            calls += 1;
+            let body = match client.campaign_ids(interval, size, page).await {
+                Ok(body) => body,
+                Err(e) if matches!(e.code, ErrorCode::Unauthorized) => return Err(e),
+                Err(e) if listed.is_empty() && n == 0 && page == 1 && is_unreachable(&e) => {
+                    return Err(e)
+                }
+                Err(e) => {
+                    let quota = e.code == ErrorCode::RateLimited;
+                    errors.push(e.with_subject(interval.clone()).into());
+                    if quota {
+                        // The daily quota is spent: every further call would be refused too.
+                        for skipped in &intervals[n + 1..] {
+                            errors.push(
+                                Error::new(
+                                    ErrorCode::RateLimited,
+                                    "not queried: the daily quota of /v2/campaign/ids is spent",
+                                )
+                                .with_subject(skipped.clone())
+                                .into(),
+                            );
+                        }
+                        break 'intervals;
+                    }
+                    continue 'intervals;
+                }
+            };
+            let items = match field(&body, &["campaigns"]) {
+                Some(Value::Array(items)) => items.clone(),
+                _ => Vec::new(),
+            };
+            let got = items.len();
+            for item in items {
+                if let Value::Object(item) = item {
+                    let id = text(field(&item, &["id"]));
+                    if !id.is_empty() && seen.insert(id.to_ascii_lowercase()) {
+                        listed.push(item);
+                    }
+                }
+                if listed.len() >= window.max {
+                    break 'intervals;
+                }
+            }
+            if got < size {
+                break;
+            }
+        }
+    }
+
+    if params.fetch_details.0 && !listed.is_empty() {
+        let bound = ctx.bound();
+        let ids: Vec<String> = listed.iter().map(|c| text(field(c, &["id"]))).collect();
+        let details = join_all(ids.iter().map(|id| bound.run(client.campaign(id)))).await;
+        if let Some(fatal) = fatal_error(details.iter().map(|d| d.as_ref().err())) {
+            return Err(fatal);
+        }
+        for ((item, id), detail) in listed.iter_mut().zip(&ids).zip(details) {
+            match detail {
+                Ok(detail) => {
+                    item.insert("details".into(), Value::Object(detail));
+                }
+                Err(e) => errors.push(e.with_subject(id.clone()).into()),
+            }
+        }
+    }
+    Ok(outcome(&window, listed, errors, calls))
+}
+
+fn is_unreachable(e: &Error) -> bool {
+    matches!(e.code, ErrorCode::Connection | ErrorCode::Timeout)
+}
+
+fn outcome(
+    window: &Window,
+    listed: Vec<Map<String, Value>>,
+    errors: Vec<ErrorEntry>,
+    calls: usize,
+) -> Outcome {
+    let between = format!(
+        "between {} and {}",
+        timewin::format(window.start),
+        timewin::format(window.end)
+    );
+    let spent = format!(
+        "{calls} call{} to /v2/campaign/ids (TAP allows 50 a day)",
+        if calls == 1 { "" } else { "s" }
+    );
+    let mut message = if listed.is_empty() {
+        format!("No campaigns were found in ProofPoint TAP {between}; {spent}.")
+    } else {
+        format!(
+            "Found {} campaign{} in ProofPoint TAP {between}; {spent}.",
+            listed.len(),
+            if listed.len() == 1 { "" } else { "s" }
+        )
+    };
+    if errors
+        .iter()
+        .any(|e| e.subject.as_deref().is_some_and(|s| s.contains('/')))
+    {
+        message.push_str(
+            "\nThe list is incomplete: some intervals could not be queried (see errors).",
+        );
+    }
+    let with_details = listed.iter().any(|c| c.contains_key("details"));
+    let mut columns = vec!["ID", "Last Updated At"];
+    if with_details {
+        columns.extend(["Name", "Start Date"]);
+    }
+    let rows = listed
+        .iter()
+        .map(|c| {
+            let mut row = vec![text(field(c, &["id"])), text(field(c, &["lastUpdatedAt"]))];
+            if with_details {
+                let details = c.get("details").and_then(Value::as_object);
+                row.push(
+                    details
+                        .map(|d| text(field(d, &["name"])))
+                        .unwrap_or_default(),
+                );
+                row.push(
+                    details
+                        .map(|d| text(field(d, &["startDate"])))
+                        .unwrap_or_default(),
+                );
+            }
+            row
+        })
+        .collect();
+    let tables = if listed.is_empty() {
+        Vec::new()
+    } else {
+        vec![Table {
+            title: "Campaigns".into(),
+            columns: columns.into_iter().map(str::to_owned).collect(),
+            rows,
+        }]
+    };
+    let found = !listed.is_empty();
+    Outcome {
+        json_result: Some(JsonResult::Value(Value::Array(
+            listed.into_iter().map(Value::Object).collect(),
+        ))),
+        tables,
+        errors,
+        ..Outcome::completed(found, message)
+    }
+}
+
+/// An example request.
+pub fn example() -> Value {
+    json!({
+        "action": "list_campaigns",
+        "case_id": "1042",
+        "parameters": {"Time Frame": "Last 24 Hours", "Max Campaigns": 50, "Fetch Details": false},
+        "configuration": {
+            "api_root": "https://tap-api-v2.proofpoint.com",
+            "username": "<TAP service principal>",
+            "password": "<TAP service secret>"
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{parse, Noun};
+
+    fn now() -> OffsetDateTime {
+        timewin::parse("2021-03-25T12:00:00Z").unwrap()
+    }
+
+    fn window_of(v: Value) -> Result<Window> {
+        window(
+            &parse::<Params>(v.as_object().unwrap().clone(), Noun::Parameter)?,
+            now(),
+        )
+    }
+
+    #[test]
+    fn frames_and_custom_windows() {
+        let w = window_of(json!({})).unwrap();
+        assert_eq!(w.intervals(), ["2021-03-24T12:00:00Z/2021-03-25T12:00:00Z"]);
+        let w = window_of(json!({"Time Frame": "Last Hour"})).unwrap();
+        assert_eq!(w.intervals(), ["2021-03-25T11:00:00Z/2021-03-25T12:00:00Z"]);
+        let w = window_of(json!({"time_frame": "Last Week"})).unwrap();
+        let intervals = w.intervals();
+        assert_eq!(intervals.len(), 7);
+        assert_eq!(intervals[0], "2021-03-24T12:00:00Z/2021-03-25T12:00:00Z");
+        assert_eq!(intervals[6], "2021-03-18T13:00:00Z/2021-03-19T12:00:00Z");
+        let w = window_of(
+            json!({"Start Time": "2021-03-23T00:00:00Z", "End Time": "2021-03-24T06:00:00Z"}),
+        )
+        .unwrap();
+        assert_eq!(
+            w.intervals(),
+            [
+                "2021-03-23T06:00:00Z/2021-03-24T06:00:00Z",
+                "2021-03-23T00:00:00Z/2021-03-23T06:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_windows_say_why() {
+        let msg = |v: Value| window_of(v).unwrap_err().message;
+        assert!(msg(json!({"time_frame": "Custom"})).contains("needs \"Start Time\""));
+        assert!(msg(
+            json!({"start_time": "2021-03-25T10:00:00Z", "end_time": "2021-03-25T09:00:00Z"})
+        )
+        .contains("must be before"));
+        assert!(
+            msg(json!({"start_time": "2021-03-17T00:00:00Z"})).contains("more than 7 days back")
+        );
+        assert!(msg(json!({"start_time": "last tuesday"})).contains("ISO-8601"));
+        assert!(msg(json!({"max_campaigns": 201})).contains("between 1 and 200"));
+        assert!(msg(json!({"time_frame": "Last Month"})).contains("unknown variant"));
+    }
+}

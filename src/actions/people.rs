@@ -1,0 +1,336 @@
+//! What Get Very Attacked People and Get Top Clickers share (SPEC §4.6): the window, paging
+//! through `size`/`page`, the table and the USERUNIQNAME entities.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::{Context, Outcome};
+use crate::error::{Error, Result};
+use crate::fasthash::FastSet;
+use crate::params::{Flag, Integer};
+use crate::render::{field, names, text};
+use crate::wire::{Entity, JsonResult, Table};
+
+/// Users per page asked of TAP.
+const PAGE_SIZE: usize = 200;
+
+/// Which list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    /// `/v2/people/vap`.
+    VeryAttacked,
+    /// `/v2/people/top-clickers`.
+    TopClickers,
+}
+
+impl List {
+    fn path(self) -> &'static str {
+        match self {
+            List::VeryAttacked => "vap",
+            List::TopClickers => "top-clickers",
+        }
+    }
+    fn title(self) -> &'static str {
+        match self {
+            List::VeryAttacked => "Very Attacked People",
+            List::TopClickers => "Top Clickers",
+        }
+    }
+    fn people(self, n: usize) -> String {
+        match (self, n) {
+            (List::VeryAttacked, 1) => "1 very attacked person".into(),
+            (List::VeryAttacked, n) => format!("{n} very attacked people"),
+            (List::TopClickers, 1) => "1 top clicker".into(),
+            (List::TopClickers, n) => format!("{n} top clickers"),
+        }
+    }
+}
+
+/// Parameters of both people actions.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(title = "People list parameters")]
+pub struct Params {
+    /// The period, in days: 14, 30 or 90.
+    #[serde(default = "default_window")]
+    #[schemars(extend("x-display-name" = "Window", "x-allowed-values" = ["14", "30", "90"]))]
+    pub window: Integer,
+    /// At most this many users (1..=10000); TAP is paged through as needed.
+    #[serde(default = "default_max")]
+    #[schemars(extend(
+        "x-display-name" = "Max Users",
+        "x-aliases" = ["max_results_to_return", "Max Results To Return"]
+    ))]
+    pub max_users: Integer,
+    /// Create a USERUNIQNAME entity per e-mail address, with the user's statistics as properties.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Create Entities"))]
+    pub create_entities: Flag,
+}
+
+fn default_window() -> Integer {
+    Integer(30)
+}
+
+fn default_max() -> Integer {
+    Integer(100)
+}
+
+fn check(params: &Params) -> Result<(u32, usize)> {
+    let window = params.window.0;
+    if ![14, 30, 90].contains(&window) {
+        return Err(Error::invalid_parameter(format!(
+            "The parameter \"Window\" (window) must be 14, 30 or 90 days, not {window}."
+        )));
+    }
+    let max = params.max_users.0;
+    if !(1..=10_000).contains(&max) {
+        return Err(Error::invalid_parameter(format!(
+            "The parameter \"Max Users\" (max_users) must be between 1 and 10000, not {max}."
+        )));
+    }
+    Ok((window as u32, max as usize))
+}
+
+/// Runs one of the people actions.
+pub async fn run(ctx: &Context, list: List, params: Params) -> Result<Outcome> {
+    let (window, max) = check(&params)?;
+    let client = ctx.client()?;
+    let size = PAGE_SIZE.min(max);
+    let mut body: Option<Map<String, Value>> = None;
+    let mut users: Vec<Value> = Vec::new();
+    let mut errors = Vec::new();
+    for page in 1.. {
+        let mut answer = match client.people(list.path(), window, size, page).await {
+            Ok(answer) => answer,
+            // Nothing fetched yet: the action has nothing to report.
+            Err(e) if body.is_none() => return Err(e),
+            Err(e) => {
+                errors.push(e.with_subject(format!("page {page}")).into());
+                break;
+            }
+        };
+        // Taken in place, so that TAP's field order survives in the JSON result.
+        let got = match answer.get_mut("users").map(Value::take) {
+            Some(Value::Array(page_users)) => {
+                let got = page_users.len();
+                users.extend(page_users);
+                got
+            }
+            _ => 0,
+        };
+        body.get_or_insert(answer);
+        if users.len() >= max || got < size {
+            break;
+        }
+    }
+    users.truncate(max);
+
+    let entities = if params.create_entities.0 {
+        user_entities(list, &users)
+    } else {
+        Vec::new()
+    };
+    let rows: Vec<Vec<String>> = users
+        .iter()
+        .filter_map(Value::as_object)
+        .map(|u| row(list, u))
+        .collect();
+    let mut message = if users.is_empty() {
+        format!(
+            "No {} were found in ProofPoint TAP over the last {window} days.",
+            list.title().to_lowercase()
+        )
+    } else {
+        format!(
+            "Found {} in ProofPoint TAP over the last {window} days.",
+            list.people(users.len())
+        )
+    };
+    if !errors.is_empty() {
+        message
+            .push_str("\nThe list is incomplete: a later page could not be fetched (see errors).");
+    }
+    let found = !users.is_empty();
+    let mut json = body.unwrap_or_default();
+    json.insert("users".into(), Value::Array(users));
+    let tables = if rows.is_empty() {
+        Vec::new()
+    } else {
+        vec![Table {
+            title: list.title().into(),
+            columns: columns(list),
+            rows,
+        }]
+    };
+    Ok(Outcome {
+        json_result: Some(JsonResult::Value(Value::Object(json))),
+        entities,
+        tables,
+        errors,
+        ..Outcome::completed(found, message)
+    })
+}
+
+fn columns(list: List) -> Vec<String> {
+    let score = match list {
+        List::VeryAttacked => "Attack Index",
+        List::TopClickers => "Clicks",
+    };
+    [
+        "Name",
+        "Emails",
+        "Department",
+        "Title",
+        "VIP",
+        score,
+        "Families",
+    ]
+    .iter()
+    .map(|c| c.to_string())
+    .collect()
+}
+
+/// The statistics object and the names of its score and per-family count fields.
+fn statistics(
+    list: List,
+    user: &Map<String, Value>,
+) -> (Option<&Map<String, Value>>, &'static str, &'static str) {
+    match list {
+        List::VeryAttacked => (
+            field(user, &["threatStatistics"]).and_then(Value::as_object),
+            "attackIndex",
+            "score",
+        ),
+        List::TopClickers => (
+            field(user, &["clickStatistics"]).and_then(Value::as_object),
+            "clickCount",
+            "clicks",
+        ),
+    }
+}
+
+/// `credential phishing (700), malware (155)`.
+fn families(stats: Option<&Map<String, Value>>, count: &str) -> String {
+    match stats.and_then(|s| field(s, &["families"])) {
+        Some(Value::Array(families)) => families
+            .iter()
+            .filter_map(Value::as_object)
+            .map(|f| {
+                let name = text(field(f, &["name"]));
+                match field(f, &[count]) {
+                    Some(n) => format!("{name} ({})", text(Some(n))),
+                    None => name,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => names(other).join(", "),
+    }
+}
+
+fn row(list: List, user: &Map<String, Value>) -> Vec<String> {
+    let empty = Map::new();
+    let identity = field(user, &["identity"])
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let (stats, score, count) = statistics(list, user);
+    vec![
+        text(field(identity, &["name"])),
+        text(field(identity, &["emails"])),
+        text(field(identity, &["department"])),
+        text(field(identity, &["title"])),
+        text(field(identity, &["vip"])),
+        text(stats.and_then(|s| field(s, &[score]))),
+        families(stats, count),
+    ]
+}
+
+/// A USERUNIQNAME per distinct e-mail address, carrying the user's statistics.
+fn user_entities(list: List, users: &[Value]) -> Vec<Entity> {
+    let empty = Map::new();
+    let mut seen = FastSet::default();
+    let mut entities = Vec::new();
+    for user in users.iter().filter_map(Value::as_object) {
+        let identity = field(user, &["identity"])
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let (stats, score, count) = statistics(list, user);
+        let mut properties = Map::new();
+        let score_key = match list {
+            List::VeryAttacked => "ProofPointTAP_attackIndex",
+            List::TopClickers => "ProofPointTAP_clickCount",
+        };
+        properties.insert(
+            score_key.into(),
+            stats
+                .and_then(|s| field(s, &[score]))
+                .cloned()
+                .unwrap_or(Value::Null),
+        );
+        properties.insert(
+            "ProofPointTAP_families".into(),
+            json!(families(stats, count)),
+        );
+        properties.insert(
+            "ProofPointTAP_vip".into(),
+            field(identity, &["vip"]).cloned().unwrap_or(Value::Null),
+        );
+        let name = text(field(identity, &["name"]));
+        if !name.is_empty() {
+            properties.insert("ProofPointTAP_name".into(), json!(name));
+        }
+        for email in names(field(identity, &["emails"])) {
+            if seen.insert(email.to_lowercase()) {
+                entities.push(Entity::new(email, "USERUNIQNAME", properties.clone()));
+            }
+        }
+    }
+    entities
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{parse, Noun};
+
+    fn check_of(v: Value) -> Result<(u32, usize)> {
+        check(&parse::<Params>(
+            v.as_object().unwrap().clone(),
+            Noun::Parameter,
+        )?)
+    }
+
+    #[test]
+    fn window_and_limit() {
+        assert_eq!(check_of(json!({})).unwrap(), (30, 100));
+        assert_eq!(
+            check_of(json!({"Window": "90", "Max Results To Return": "5"})).unwrap(),
+            (90, 5)
+        );
+        assert!(check_of(json!({"window": 7}))
+            .unwrap_err()
+            .message
+            .contains("14, 30 or 90 days, not 7"));
+        assert!(check_of(json!({"max_users": 0})).is_err());
+    }
+
+    #[test]
+    fn rows_from_the_samples() {
+        let body: Map<String, Value> =
+            serde_json::from_str(include_str!("../../tests/fixtures/people_vap.json")).unwrap();
+        let users = body["users"].as_array().unwrap();
+        let r = row(List::VeryAttacked, users[1].as_object().unwrap());
+        assert_eq!(r[5], "1805");
+        assert_eq!(
+            r[6],
+            "malspam (1), malware (155), credential phishing (700)"
+        );
+        let body: Map<String, Value> = serde_json::from_str(include_str!(
+            "../../tests/fixtures/people_top_clickers.json"
+        ))
+        .unwrap();
+        let r = row(List::TopClickers, body["users"][0].as_object().unwrap());
+        assert_eq!((r[5].as_str(), r[6].as_str()), ("2", "Malware (2)"));
+    }
+}

@@ -1,0 +1,128 @@
+//! Time windows for the actions that query intervals: parsing the ISO-8601 times people type,
+//! the named time frames, and the clock (which tests and replays may pin).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+use crate::error::{Error, Result};
+
+/// Environment variable that pins "now" (RFC 3339), for tests and for replaying a past run.
+pub const ENV_NOW: &str = "PROOFPOINT_TAP_NOW";
+
+/// The time the run treats as now: [`ENV_NOW`] when set, else the system clock.
+pub fn now(env: &dyn Fn(&str) -> Option<String>) -> Result<OffsetDateTime> {
+    match env(ENV_NOW).filter(|v| !v.trim().is_empty()) {
+        None => Ok(OffsetDateTime::now_utc()),
+        Some(v) => parse(&v).ok_or_else(|| {
+            Error::invalid_parameter(format!(
+                "{ENV_NOW} must be a time such as 2021-03-25T12:00:00Z, not \"{v}\"."
+            ))
+        }),
+    }
+}
+
+/// Parses `2021-03-25T12:00:00Z`, `2021-03-25T12:00:00.123+02:00`, `2021-03-25T12:00:00`
+/// (read as UTC), `2021-03-25 12:00:00` or `2021-03-25` (midnight UTC).
+pub fn parse(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim();
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(t.to_offset(UtcOffset::UTC));
+    }
+    let naive = [
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
+        format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+        format_description!("[year]-[month]-[day]T[hour]:[minute]"),
+    ];
+    for format in naive {
+        if let Ok(t) = PrimitiveDateTime::parse(text, &format) {
+            return Some(t.assume_utc());
+        }
+    }
+    time::Date::parse(text, &format_description!("[year]-[month]-[day]"))
+        .map(|d| d.midnight().assume_utc())
+        .ok()
+}
+
+/// `2021-03-25T12:00:00Z`: whole seconds, UTC, as TAP takes it.
+pub fn format(t: OffsetDateTime) -> String {
+    let t = t
+        .to_offset(UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+/// A named time frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeFrame {
+    /// The last 60 minutes.
+    LastHour,
+    /// The last 6 hours.
+    #[serde(rename = "last_6_hours")]
+    Last6Hours,
+    /// The last 24 hours.
+    #[default]
+    #[serde(rename = "last_24_hours")]
+    Last24Hours,
+    /// The last week.
+    LastWeek,
+    /// Start Time (and End Time) as given.
+    Custom,
+}
+
+impl TimeFrame {
+    /// How far back the frame reaches; `week` is what "Last Week" means for the endpoint (the API
+    /// refuses a start more than 7 days back, and clocks differ).
+    pub fn span(self, week: Duration) -> Option<Duration> {
+        match self {
+            TimeFrame::LastHour => Some(Duration::hours(1)),
+            TimeFrame::Last6Hours => Some(Duration::hours(6)),
+            TimeFrame::Last24Hours => Some(Duration::hours(24)),
+            TimeFrame::LastWeek => Some(week),
+            TimeFrame::Custom => None,
+        }
+    }
+}
+
+/// Parses a time parameter, naming it in the error.
+pub fn parse_param(text: &str, label: &str) -> Result<OffsetDateTime> {
+    parse(text).ok_or_else(|| {
+        Error::invalid_parameter(format!(
+            "The parameter {label} must be an ISO-8601 time such as 2021-03-25T12:00:00Z, not \"{text}\"."
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_spellings() {
+        let expect = "2021-03-25T12:00:00Z";
+        for text in [
+            "2021-03-25T12:00:00Z",
+            "2021-03-25T14:00:00+02:00",
+            "2021-03-25T12:00:00.999Z",
+            "2021-03-25T12:00:00",
+            "2021-03-25 12:00:00",
+            " 2021-03-25T12:00 ",
+        ] {
+            assert_eq!(format(parse(text).unwrap()), expect, "{text}");
+        }
+        assert_eq!(format(parse("2021-03-25").unwrap()), "2021-03-25T00:00:00Z");
+        assert!(parse("yesterday").is_none());
+        assert!(parse("2021-13-01").is_none());
+    }
+
+    #[test]
+    fn the_clock_can_be_pinned() {
+        let pinned = now(&|k| (k == ENV_NOW).then(|| "2021-03-25T12:00:00Z".to_owned())).unwrap();
+        assert_eq!(format(pinned), "2021-03-25T12:00:00Z");
+        assert!(now(&|_| Some("soon".into())).is_err());
+    }
+}
