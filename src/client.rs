@@ -206,6 +206,24 @@ impl TapClient {
         parse_json(&body)
     }
 
+    /// `GET /v2/siem/{endpoint}?interval={start}/{end}&format=json` with `threatStatus` and
+    /// `threatType` repeated for each value. Each call counts against a 1 800-a-day quota.
+    pub async fn siem(
+        &self,
+        endpoint: &[&str],
+        interval: &str,
+        statuses: &[&str],
+        types: &[&str],
+    ) -> Result<Map<String, Value>> {
+        let mut segments = vec!["v2", "siem"];
+        segments.extend_from_slice(endpoint);
+        let mut query = vec![("interval", interval), ("format", "json")];
+        query.extend(statuses.iter().map(|s| ("threatStatus", *s)));
+        query.extend(types.iter().map(|t| ("threatType", *t)));
+        let body = self.get_bytes(&segments, &query).await?;
+        parse_json(&body)
+    }
+
     /// `POST /v2/url/decode` with `{"urls": [...]}`. Counts against the 1 800-a-day quota.
     pub async fn decode_urls(&self, urls: &[String]) -> Result<DecodeResponse> {
         #[derive(Serialize)]

@@ -88,6 +88,64 @@ impl TimeFrame {
     }
 }
 
+/// "Last Week" for the endpoints that look back 7 days: 167 hours, since the API refuses a start
+/// more than 7 days back and clocks differ.
+pub const LAST_WEEK: Duration = Duration::hours(167);
+
+/// A window's start and end from the time parameters: `start_time` (which means Custom) or
+/// `since_minutes` or the time frame, and `end_time` (default now). It must lie within the last 7
+/// days, start before it ends and last at least a minute.
+pub fn window(
+    frame: TimeFrame,
+    start_time: Option<&str>,
+    end_time: Option<&str>,
+    since_minutes: Option<i64>,
+    now: OffsetDateTime,
+) -> Result<(OffsetDateTime, OffsetDateTime)> {
+    let end = match end_time {
+        Some(t) => parse_param(t, "\"End Time\" (end_time)")?,
+        None => now,
+    };
+    let start = match (start_time, since_minutes, frame.span(LAST_WEEK)) {
+        (Some(t), _, _) => parse_param(t, "\"Start Time\" (start_time)")?,
+        (None, Some(minutes), _) => {
+            if !(1..=7 * 24 * 60).contains(&minutes) {
+                return Err(Error::invalid_parameter(format!(
+                    "The parameter \"Since Minutes\" (since_minutes) must be between 1 and 10080 (7 days), not {minutes}."
+                )));
+            }
+            end - Duration::minutes(minutes)
+        }
+        (None, None, Some(span)) => end - span,
+        (None, None, None) => {
+            return Err(Error::invalid_parameter(
+                "The time frame Custom needs \"Start Time\" (start_time).",
+            ))
+        }
+    };
+    if start >= end {
+        return Err(Error::invalid_parameter(format!(
+            "\"Start Time\" ({}) must be before \"End Time\" ({}).",
+            format(start),
+            format(end)
+        )));
+    }
+    if end - start < Duration::MINUTE {
+        return Err(Error::invalid_parameter(format!(
+            "The window from {} to {} is shorter than a minute; TAP takes windows of at least 1 minute here.",
+            format(start),
+            format(end)
+        )));
+    }
+    if start < now - Duration::days(7) {
+        return Err(Error::invalid_parameter(format!(
+            "The window starts at {}, more than 7 days back; TAP answers for the last 7 days only.",
+            format(start)
+        )));
+    }
+    Ok((start, end))
+}
+
 /// Parses a time parameter, naming it in the error.
 pub fn parse_param(text: &str, label: &str) -> Result<OffsetDateTime> {
     parse(text).ok_or_else(|| {

@@ -30,8 +30,6 @@ pub static INFO: ActionInfo = ActionInfo {
 const PAGE_SIZE: usize = 200;
 /// The longest interval one call may cover.
 const INTERVAL: Duration = Duration::DAY;
-/// How far back the endpoint looks, with an hour's margin for clocks that differ.
-const LOOK_BACK: Duration = Duration::hours(167);
 
 /// Parameters of List Campaigns.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -100,32 +98,13 @@ fn window(params: &Params, now: OffsetDateTime) -> Result<Window> {
             "The parameter \"Max Campaigns\" (max_campaigns) must be between 1 and 200, not {max}."
         )));
     }
-    let end = match &params.end_time {
-        Some(t) => timewin::parse_param(t, "\"End Time\" (end_time)")?,
-        None => now,
-    };
-    let start = match (&params.start_time, params.time_frame.0.span(LOOK_BACK)) {
-        (Some(t), _) => timewin::parse_param(t, "\"Start Time\" (start_time)")?,
-        (None, Some(span)) => end - span,
-        (None, None) => {
-            return Err(Error::invalid_parameter(
-                "The time frame Custom needs \"Start Time\" (start_time).",
-            ))
-        }
-    };
-    if start >= end {
-        return Err(Error::invalid_parameter(format!(
-            "\"Start Time\" ({}) must be before \"End Time\" ({}).",
-            timewin::format(start),
-            timewin::format(end)
-        )));
-    }
-    if start < now - Duration::days(7) {
-        return Err(Error::invalid_parameter(format!(
-            "The window starts at {}, more than 7 days back; TAP lists campaigns of the last 7 days only.",
-            timewin::format(start)
-        )));
-    }
+    let (start, end) = timewin::window(
+        params.time_frame.0,
+        params.start_time.as_deref(),
+        params.end_time.as_deref(),
+        None,
+        now,
+    )?;
     Ok(Window {
         start,
         end,

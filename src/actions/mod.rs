@@ -27,6 +27,7 @@ pub mod get_vaps;
 pub mod list_campaigns;
 pub mod people;
 pub mod ping;
+pub mod search_events;
 
 /// An action this binary runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,6 +46,8 @@ pub enum Action {
     GetVaps,
     /// The Top Clickers list.
     GetTopClickers,
+    /// SIEM clicks and messages.
+    SearchEvents,
 }
 
 /// The names and texts of one action.
@@ -74,6 +77,7 @@ impl Action {
         Action::ListCampaigns,
         Action::GetVaps,
         Action::GetTopClickers,
+        Action::SearchEvents,
     ];
 
     /// The action's names and texts.
@@ -86,6 +90,7 @@ impl Action {
             Action::ListCampaigns => &list_campaigns::INFO,
             Action::GetVaps => &get_vaps::INFO,
             Action::GetTopClickers => &get_top_clickers::INFO,
+            Action::SearchEvents => &search_events::INFO,
         }
     }
 
@@ -99,6 +104,7 @@ impl Action {
             Action::ListCampaigns => params::describe::<list_campaigns::Params>(),
             Action::GetVaps => params::describe::<get_vaps::Params>(),
             Action::GetTopClickers => params::describe::<get_top_clickers::Params>(),
+            Action::SearchEvents => params::describe::<search_events::Params>(),
         }
     }
 
@@ -117,6 +123,7 @@ impl Action {
             Action::ListCampaigns => of::<list_campaigns::Params>(),
             Action::GetVaps => of::<get_vaps::Params>(),
             Action::GetTopClickers => of::<get_top_clickers::Params>(),
+            Action::SearchEvents => of::<search_events::Params>(),
         }
     }
 
@@ -139,6 +146,9 @@ impl Action {
             Action::GetVaps | Action::GetTopClickers => {
                 params::parse::<people::Params>(raw, Noun::Parameter).map(drop)
             }
+            Action::SearchEvents => {
+                params::parse::<search_events::Params>(raw, Noun::Parameter).map(drop)
+            }
         }
     }
 
@@ -152,6 +162,7 @@ impl Action {
             Action::ListCampaigns => list_campaigns::example(),
             Action::GetVaps => get_vaps::example(),
             Action::GetTopClickers => get_top_clickers::example(),
+            Action::SearchEvents => search_events::example(),
         }
     }
 
@@ -352,6 +363,7 @@ pub async fn run(action: Action, ctx: &Context, raw: Map<String, Value>) -> Resu
         Action::GetTopClickers => {
             get_top_clickers::run(ctx, params::parse(raw, Noun::Parameter)?).await
         }
+        Action::SearchEvents => search_events::run(ctx, params::parse(raw, Noun::Parameter)?).await,
     }
 }
 

@@ -1,0 +1,799 @@
+//! Search Events (SPEC §4.7): SIEM clicks and messages for a window of at most 7 days, one call per
+//! interval of at most an hour, newest first, concurrently, stopping once `max_events` are in hand —
+//! the "clicks permitted" feed threat-intelligence platforms ingest, as a playbook action.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures_util::stream::{self, StreamExt};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+
+use super::{fatal_error, ActionInfo, Context, Outcome};
+use crate::error::{Error, Result};
+use crate::fasthash::FastSet;
+use crate::params::{fold_choice, Choice, Flag, Integer, List};
+use crate::render::{field, html_escape, names, text};
+use crate::timewin::{self, TimeFrame};
+use crate::wire::{Entity, ErrorEntry, Insight, JsonResult, Table};
+
+/// Names and texts of Search Events.
+pub static INFO: ActionInfo = ActionInfo {
+    name: "search_events",
+    display_name: "Search Events",
+    script_name: "ProofPointTAP_SearchEvents",
+    tool_name: "proof_point_tap_search_events",
+    result_name: "events",
+    description: "Search the Proofpoint TAP SIEM API for clicks and messages in a window of the last 7 days (permitted clicks on malicious links, blocked clicks, delivered and blocked messages), with entities, tables and an insight when something malicious was found.",
+};
+
+/// Parameters of Search Events.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(title = "Search Events parameters")]
+pub struct Params {
+    /// Which events: clicks_permitted, clicks_blocked, messages_delivered, messages_blocked,
+    /// issues (permitted clicks and delivered messages), or all.
+    #[serde(default = "all")]
+    #[schemars(extend(
+        "x-display-name" = "Event Types",
+        "x-aliases" = ["Event Type", "event_type"],
+        "x-allowed-values" = ["all", "clicks_permitted", "clicks_blocked", "messages_delivered", "messages_blocked", "issues"]
+    ))]
+    pub event_types: List,
+    /// Threat statuses: active, cleared, false_positive; empty or "Select One" means active and cleared.
+    #[serde(default)]
+    #[schemars(extend(
+        "x-display-name" = "Threat Status",
+        "x-allowed-values" = ["active", "cleared", "false_positive"]
+    ))]
+    pub threat_status: List,
+    /// Threat types: url, attachment, message_text; empty means all.
+    #[serde(default)]
+    #[schemars(extend(
+        "x-display-name" = "Threat Type",
+        "x-allowed-values" = ["url", "attachment", "message_text"]
+    ))]
+    pub threat_type: List,
+    /// The window: Last Hour (default), Last 6 Hours, Last 24 Hours, Last Week (167 hours) or
+    /// Custom (Start Time to End Time).
+    #[serde(default = "last_hour")]
+    #[schemars(extend("x-display-name" = "Time Frame"))]
+    pub time_frame: Choice<TimeFrame>,
+    /// Start of a custom window, ISO-8601; within the last 7 days.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Start Time"))]
+    pub start_time: Option<String>,
+    /// End of the window, ISO-8601; default now.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "End Time"))]
+    pub end_time: Option<String>,
+    /// A window of this many minutes up to now (1..=10080), instead of a time frame.
+    #[serde(default)]
+    #[schemars(extend("x-display-name" = "Since Minutes"))]
+    pub since_minutes: Option<Integer>,
+    /// At most this many events (1..=10000); intervals are queried newest first and no call is made
+    /// once this many are in hand.
+    #[serde(default = "default_max")]
+    #[schemars(extend(
+        "x-display-name" = "Max Events",
+        "x-aliases" = ["max_results_to_return", "Max Results To Return"]
+    ))]
+    pub max_events: Integer,
+    /// Create DestinationURL, USERUNIQNAME and THREATSIGNATURE entities from the events.
+    #[serde(default = "yes")]
+    #[schemars(extend("x-display-name" = "Create Entities"))]
+    pub create_entities: Flag,
+}
+
+fn all() -> List {
+    List::Text("all".into())
+}
+fn last_hour() -> Choice<TimeFrame> {
+    Choice(TimeFrame::LastHour)
+}
+fn default_max() -> Integer {
+    Integer(100)
+}
+fn yes() -> Flag {
+    Flag(true)
+}
+
+/// The kinds of SIEM event, with their key in the API's body and their endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    ClicksPermitted,
+    ClicksBlocked,
+    MessagesDelivered,
+    MessagesBlocked,
+}
+
+const KINDS: [Kind; 4] = [
+    Kind::ClicksPermitted,
+    Kind::ClicksBlocked,
+    Kind::MessagesDelivered,
+    Kind::MessagesBlocked,
+];
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::ClicksPermitted => "clicks_permitted",
+            Kind::ClicksBlocked => "clicks_blocked",
+            Kind::MessagesDelivered => "messages_delivered",
+            Kind::MessagesBlocked => "messages_blocked",
+        }
+    }
+    fn body_key(self) -> &'static str {
+        match self {
+            Kind::ClicksPermitted => "clicksPermitted",
+            Kind::ClicksBlocked => "clicksBlocked",
+            Kind::MessagesDelivered => "messagesDelivered",
+            Kind::MessagesBlocked => "messagesBlocked",
+        }
+    }
+}
+
+/// The checked request.
+#[derive(Debug)]
+struct Plan {
+    kinds: Vec<Kind>,
+    endpoint: &'static [&'static str],
+    statuses: Vec<&'static str>,
+    types: Vec<&'static str>,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+    max: usize,
+    entities: bool,
+}
+
+impl Plan {
+    /// The window in equal slices of at most an hour (so none is shorter than the API's 30 s
+    /// minimum), newest first.
+    fn intervals(&self) -> Vec<String> {
+        let length = self.end - self.start;
+        let count = (length.whole_seconds() as f64 / 3600.0).ceil().max(1.0) as i64;
+        let step = length / count as f64;
+        (0..count)
+            .map(|i| {
+                let end = if i == 0 {
+                    self.end
+                } else {
+                    self.end - step * i as f64
+                };
+                let start = if i == count - 1 {
+                    self.start
+                } else {
+                    self.end - step * (i + 1) as f64
+                };
+                format!("{}/{}", timewin::format(start), timewin::format(end))
+            })
+            .collect()
+    }
+
+    fn endpoint_path(&self) -> String {
+        format!("/v2/siem/{}", self.endpoint.join("/"))
+    }
+}
+
+fn pick<'a>(values: &[String], allowed: &[(&str, &'a str)], label: &str) -> Result<Vec<&'a str>> {
+    let mut out = Vec::new();
+    for value in values {
+        let folded = fold_choice(value);
+        let Some((_, api)) = allowed.iter().find(|(k, _)| *k == folded) else {
+            let accepted: Vec<&str> = allowed.iter().map(|(k, _)| *k).collect();
+            return Err(Error::invalid_parameter(format!(
+                "The parameter {label} holds the unknown value \"{value}\". Accepted: {}.",
+                accepted.join(", ")
+            )));
+        };
+        if !out.contains(api) {
+            out.push(*api);
+        }
+    }
+    Ok(out)
+}
+
+fn plan(params: &Params, now: OffsetDateTime) -> Result<Plan> {
+    let max = params.max_events.0;
+    if !(1..=10_000).contains(&max) {
+        return Err(Error::invalid_parameter(format!(
+            "The parameter \"Max Events\" (max_events) must be between 1 and 10000, not {max}."
+        )));
+    }
+    let chosen = pick(
+        &params.event_types.split_commas(),
+        &[
+            ("all", "all"),
+            ("issues", "issues"),
+            ("clicks_permitted", "clicks_permitted"),
+            ("clicks_blocked", "clicks_blocked"),
+            ("messages_delivered", "messages_delivered"),
+            ("messages_blocked", "messages_blocked"),
+        ],
+        "\"Event Types\" (event_types)",
+    )?;
+    let mut kinds: Vec<Kind> = Vec::new();
+    for c in &chosen {
+        let add: &[Kind] = match *c {
+            "all" => &KINDS,
+            "issues" => &[Kind::ClicksPermitted, Kind::MessagesDelivered],
+            name => &KINDS[KINDS.iter().position(|k| k.name() == name).unwrap_or(0)..][..1],
+        };
+        for k in add {
+            if !kinds.contains(k) {
+                kinds.push(*k);
+            }
+        }
+    }
+    if kinds.is_empty() {
+        kinds = KINDS.to_vec();
+    }
+    kinds.sort_by_key(|k| KINDS.iter().position(|x| x == k));
+    // One call per interval whatever the selection: the specific endpoint when it returns exactly
+    // what was asked, else /v2/siem/all with the rest left out here.
+    let endpoint: &'static [&'static str] = match kinds.as_slice() {
+        [Kind::ClicksPermitted] => &["clicks", "permitted"],
+        [Kind::ClicksBlocked] => &["clicks", "blocked"],
+        [Kind::MessagesDelivered] => &["messages", "delivered"],
+        [Kind::MessagesBlocked] => &["messages", "blocked"],
+        [Kind::ClicksPermitted, Kind::MessagesDelivered] => &["issues"],
+        _ => &["all"],
+    };
+    let statuses: Vec<String> = params
+        .threat_status
+        .split_commas()
+        .into_iter()
+        .filter(|s| fold_choice(s) != "select_one")
+        .collect();
+    let mut statuses = pick(
+        &statuses,
+        &[
+            ("active", "active"),
+            ("cleared", "cleared"),
+            ("false_positive", "falsePositive"),
+            ("falsepositive", "falsePositive"),
+        ],
+        "\"Threat Status\" (threat_status)",
+    )?;
+    if statuses.is_empty() {
+        statuses = vec!["active", "cleared"];
+    }
+    let types = pick(
+        &params.threat_type.split_commas(),
+        &[
+            ("url", "url"),
+            ("attachment", "attachment"),
+            ("message_text", "messageText"),
+            ("messagetext", "messageText"),
+        ],
+        "\"Threat Type\" (threat_type)",
+    )?;
+    let (start, end) = timewin::window(
+        params.time_frame.0,
+        params.start_time.as_deref(),
+        params.end_time.as_deref(),
+        params.since_minutes.map(|m| m.0),
+        now,
+    )?;
+    Ok(Plan {
+        kinds,
+        endpoint,
+        statuses,
+        types,
+        start,
+        end,
+        max: max as usize,
+        entities: params.create_entities.0,
+    })
+}
+
+/// Runs Search Events.
+pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
+    let plan = plan(&params, ctx.now)?;
+    let client = ctx.client()?;
+    let intervals = plan.intervals();
+    let calls = AtomicUsize::new(0);
+    // `buffered` keeps up to max_concurrency calls in flight and yields them in order, newest
+    // interval first; leaving the loop drops the rest, so no further call starts.
+    let mut answers = stream::iter(intervals.iter())
+        .map(|interval| {
+            let (plan, calls) = (&plan, &calls);
+            async move {
+                calls.fetch_add(1, Ordering::Relaxed);
+                let answer = client
+                    .siem(plan.endpoint, interval, &plan.statuses, &plan.types)
+                    .await;
+                (interval, answer)
+            }
+        })
+        .buffered(ctx.config.max_concurrency);
+
+    let mut events: Vec<Map<String, Value>> = Vec::new();
+    let mut seen = FastSet::default();
+    let mut errors: Vec<ErrorEntry> = Vec::new();
+    let mut failures: Vec<Error> = Vec::new();
+    let mut answered = 0usize;
+    let mut stopped_early = false;
+    while let Some((interval, answer)) = answers.next().await {
+        match answer {
+            Ok(mut body) => {
+                answered += 1;
+                for kind in &plan.kinds {
+                    let Some(Value::Array(list)) = body.get_mut(kind.body_key()).map(Value::take)
+                    else {
+                        continue;
+                    };
+                    for event in list {
+                        let Value::Object(mut event) = event else {
+                            continue;
+                        };
+                        // The same event can come back in neighbouring intervals: GUID first,
+                        // then id, identify it.
+                        let guid = text(field(&event, &["GUID", "guid"]));
+                        let key = if guid.is_empty() {
+                            format!("id:{}", text(field(&event, &["id"])))
+                        } else {
+                            format!("guid:{guid}")
+                        };
+                        if key != "id:" && !seen.insert(key) {
+                            continue;
+                        }
+                        event.insert("event_type".into(), json!(kind.name()));
+                        events.push(event);
+                    }
+                }
+            }
+            Err(e) => {
+                failures.push(e.clone());
+                errors.push(e.with_subject(interval.clone()).into());
+            }
+        }
+        if events.len() >= plan.max {
+            stopped_early = answered + failures.len() < intervals.len();
+            break;
+        }
+    }
+    drop(answers);
+    if answered == 0 {
+        if let Some(fatal) = fatal_error(failures.iter().map(Some)) {
+            return Err(fatal);
+        }
+    }
+    if let Some(e) = failures
+        .iter()
+        .find(|e| e.code == crate::error::ErrorCode::Unauthorized)
+    {
+        return Err(Error::new(e.code, e.message.clone()));
+    }
+    sort_newest_first(&mut events);
+    events.truncate(plan.max);
+    Ok(outcome(
+        &plan,
+        events,
+        errors,
+        calls.into_inner(),
+        stopped_early,
+    ))
+}
+
+fn event_time(event: &Map<String, Value>) -> String {
+    text(field(event, &["clickTime", "messageTime", "threatTime"]))
+}
+
+/// Newest first: the ISO-8601 times TAP sends sort as text.
+fn sort_newest_first(events: &mut [Map<String, Value>]) {
+    events.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
+}
+
+fn is_malicious(event: &Map<String, Value>) -> bool {
+    let malicious = |c: &str| {
+        let c = c.to_ascii_lowercase();
+        c.contains("malware") || c.contains("phish")
+    };
+    if malicious(&text(field(event, &["classification"]))) {
+        return true;
+    }
+    match field(event, &["threatsInfoMap"]) {
+        Some(Value::Array(threats)) => threats
+            .iter()
+            .filter_map(Value::as_object)
+            .any(|t| malicious(&text(field(t, &["classification"])))),
+        _ => false,
+    }
+}
+
+fn kind_of(event: &Map<String, Value>) -> String {
+    text(event.get("event_type"))
+}
+
+fn outcome(
+    plan: &Plan,
+    events: Vec<Map<String, Value>>,
+    errors: Vec<ErrorEntry>,
+    calls: usize,
+    stopped_early: bool,
+) -> Outcome {
+    let between = format!(
+        "between {} and {}",
+        timewin::format(plan.start),
+        timewin::format(plan.end)
+    );
+    let spent = format!(
+        "{calls} call{} to {} (each counts against TAP's daily quota of 1 800)",
+        if calls == 1 { "" } else { "s" },
+        plan.endpoint_path()
+    );
+    let counts: Vec<String> = plan
+        .kinds
+        .iter()
+        .map(|k| {
+            let n = events.iter().filter(|e| kind_of(e) == k.name()).count();
+            format!("{}: {n}", k.name().replace('_', " "))
+        })
+        .collect();
+    let mut message = if events.is_empty() {
+        format!("No events were found in ProofPoint TAP {between}; {spent}.")
+    } else {
+        format!(
+            "Found {} event{} in ProofPoint TAP {between} ({}); {spent}.",
+            events.len(),
+            if events.len() == 1 { "" } else { "s" },
+            counts.join(", ")
+        )
+    };
+    if stopped_early {
+        message.push_str(&format!(
+            "\nStopped at {} events (Max Events): older intervals were not queried.",
+            plan.max
+        ));
+    }
+    if !errors.is_empty() {
+        message.push_str(
+            "\nThe result is incomplete: some intervals could not be queried (see errors).",
+        );
+    }
+
+    let clicks: Vec<&Map<String, Value>> = events
+        .iter()
+        .filter(|e| kind_of(e).starts_with("clicks"))
+        .collect();
+    let messages: Vec<&Map<String, Value>> = events
+        .iter()
+        .filter(|e| kind_of(e).starts_with("messages"))
+        .collect();
+    let mut tables = Vec::new();
+    if !clicks.is_empty() {
+        tables.push(Table {
+            title: "Clicks".into(),
+            columns: [
+                "Time",
+                "Type",
+                "Recipient",
+                "URL",
+                "Classification",
+                "Threat Status",
+                "Click IP",
+                "Campaign",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: clicks
+                .iter()
+                .map(|e| {
+                    vec![
+                        event_time(e),
+                        kind_of(e),
+                        text(field(e, &["recipient"])),
+                        text(field(e, &["url"])),
+                        text(field(e, &["classification"])),
+                        text(field(e, &["threatStatus"])),
+                        text(field(e, &["clickIP"])),
+                        text(field(e, &["campaignId", "campaignID"])),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    if !messages.is_empty() {
+        tables.push(Table {
+            title: "Messages".into(),
+            columns: [
+                "Time",
+                "Type",
+                "Sender",
+                "Recipients",
+                "Subject",
+                "Threats",
+                "Classification",
+                "Quarantine",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: messages
+                .iter()
+                .map(|e| {
+                    let threats: Vec<&Map<String, Value>> = match field(e, &["threatsInfoMap"]) {
+                        Some(Value::Array(t)) => t.iter().filter_map(Value::as_object).collect(),
+                        _ => Vec::new(),
+                    };
+                    let mut classes: Vec<String> = threats
+                        .iter()
+                        .map(|t| text(field(t, &["classification"])))
+                        .collect();
+                    classes.dedup();
+                    vec![
+                        event_time(e),
+                        kind_of(e),
+                        text(field(e, &["sender"])),
+                        names(field(e, &["recipient"])).join(", "),
+                        text(field(e, &["subject"])),
+                        threats
+                            .iter()
+                            .map(|t| text(field(t, &["threat"])))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        classes.join(", "),
+                        text(field(e, &["quarantineFolder"])),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    let insights = insight(&events).into_iter().collect();
+    let entities = if plan.entities {
+        entities(&events)
+    } else {
+        Vec::new()
+    };
+    let found = !events.is_empty();
+    Outcome {
+        json_result: Some(JsonResult::Value(json!({"events": events}))),
+        insights,
+        entities,
+        tables,
+        errors,
+        ..Outcome::completed(found, message)
+    }
+}
+
+/// One insight when anything malicious turned up: who clicked what, and which malicious messages
+/// reached whom. Every TAP string is escaped.
+fn insight(events: &[Map<String, Value>]) -> Option<Insight> {
+    let malicious: Vec<&Map<String, Value>> = events.iter().filter(|e| is_malicious(e)).collect();
+    if malicious.is_empty() {
+        return None;
+    }
+    let mut html = format!(
+        "<h2><strong>{} malicious event{}</strong></h2><ul>",
+        malicious.len(),
+        if malicious.len() == 1 { "" } else { "s" }
+    );
+    for e in malicious.iter().take(50) {
+        let kind = kind_of(e);
+        let line = if kind.starts_with("clicks") {
+            format!(
+                "{} {} {} at {} ({})",
+                text(field(e, &["recipient"])),
+                if kind == "clicks_permitted" {
+                    "clicked"
+                } else {
+                    "was blocked from"
+                },
+                text(field(e, &["url"])),
+                event_time(e),
+                text(field(e, &["classification"]))
+            )
+        } else {
+            format!(
+                "\"{}\" from {} to {} {} at {}",
+                text(field(e, &["subject"])),
+                text(field(e, &["sender"])),
+                names(field(e, &["recipient"])).join(", "),
+                if kind == "messages_delivered" {
+                    "was delivered"
+                } else {
+                    "was blocked"
+                },
+                event_time(e)
+            )
+        };
+        html.push_str(&format!("<li>{}</li>", html_escape(&line)));
+    }
+    html.push_str("</ul>");
+    if malicious.len() > 50 {
+        html.push_str(&format!(
+            "<p>and {} more (see the JSON result)</p>",
+            malicious.len() - 50
+        ));
+    }
+    Some(Insight::general_html(
+        "ProofPoint TAP: malicious clicks and messages",
+        html,
+    ))
+}
+
+/// DestinationURL per click URL, USERUNIQNAME per recipient and sender, THREATSIGNATURE per
+/// threat id; distinct, with the earliest event time as `first_seen`.
+fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
+    let mut found: Vec<(String, &'static str, Option<&'static str>, String)> = Vec::new();
+    let mut add = |identifier: String,
+                   entity_type: &'static str,
+                   role: Option<&'static str>,
+                   time: &str| {
+        if identifier.is_empty() {
+            return;
+        }
+        let key = identifier.to_lowercase();
+        match found
+            .iter_mut()
+            .find(|(id, t, _, _)| *t == entity_type && id.to_lowercase() == key)
+        {
+            Some(entry) if time < entry.3.as_str() && !time.is_empty() => entry.3 = time.to_owned(),
+            Some(_) => {}
+            None => found.push((identifier, entity_type, role, time.to_owned())),
+        }
+    };
+    for e in events {
+        let time = event_time(e);
+        if kind_of(e).starts_with("clicks") {
+            add(text(field(e, &["url"])), "DestinationURL", None, &time);
+        }
+        for recipient in names(field(e, &["recipient"])) {
+            add(recipient, "USERUNIQNAME", Some("recipient"), &time);
+        }
+        add(
+            text(field(e, &["sender"])),
+            "USERUNIQNAME",
+            Some("sender"),
+            &time,
+        );
+        add(
+            text(field(e, &["threatID", "threatId"])),
+            "THREATSIGNATURE",
+            None,
+            &time,
+        );
+        if let Some(Value::Array(threats)) = field(e, &["threatsInfoMap"]) {
+            for t in threats.iter().filter_map(Value::as_object) {
+                add(
+                    text(field(t, &["threatID", "threatId"])),
+                    "THREATSIGNATURE",
+                    None,
+                    &time,
+                );
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|(identifier, entity_type, role, first_seen)| {
+            let mut extra = Map::new();
+            if let Some(role) = role {
+                extra.insert("role".into(), json!(role));
+            }
+            extra.insert("first_seen".into(), json!(first_seen));
+            Entity::new(identifier, entity_type, extra)
+        })
+        .collect()
+}
+
+/// An example request: the permitted clicks of the last 6 hours.
+pub fn example() -> Value {
+    json!({
+        "action": "search_events",
+        "case_id": "1042",
+        "parameters": {
+            "Event Types": "Clicks Permitted",
+            "Threat Status": "active",
+            "Time Frame": "Last 6 Hours",
+            "Max Events": 500,
+            "Create Entities": true
+        },
+        "configuration": {
+            "api_root": "https://tap-api-v2.proofpoint.com",
+            "username": "<TAP service principal>",
+            "password": "<TAP service secret>"
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{parse, Noun};
+
+    fn plan_of(v: Value) -> Result<Plan> {
+        let now = timewin::parse("2021-03-25T12:00:00Z").unwrap();
+        plan(
+            &parse::<Params>(v.as_object().unwrap().clone(), Noun::Parameter)?,
+            now,
+        )
+    }
+
+    #[test]
+    fn endpoints_per_selection() {
+        let endpoint = |v: Value| plan_of(v).unwrap().endpoint_path();
+        assert_eq!(endpoint(json!({})), "/v2/siem/all");
+        assert_eq!(
+            endpoint(json!({"Event Type": "Clicks Permitted"})),
+            "/v2/siem/clicks/permitted"
+        );
+        assert_eq!(
+            endpoint(json!({"event_types": ["messages_blocked"]})),
+            "/v2/siem/messages/blocked"
+        );
+        assert_eq!(
+            endpoint(json!({"event_types": "issues"})),
+            "/v2/siem/issues"
+        );
+        assert_eq!(
+            endpoint(json!({"event_types": "messages delivered, clicks permitted"})),
+            "/v2/siem/issues"
+        );
+        assert_eq!(
+            endpoint(json!({"event_types": "clicks_blocked, messages_blocked"})),
+            "/v2/siem/all"
+        );
+    }
+
+    #[test]
+    fn statuses_and_types_map_to_the_api() {
+        let p = plan_of(json!({"Threat Status": "Select One"})).unwrap();
+        assert_eq!(p.statuses, ["active", "cleared"]);
+        let p = plan_of(
+            json!({"threat_status": "False Positive, active", "threat_type": "message_text, URL"}),
+        )
+        .unwrap();
+        assert_eq!(p.statuses, ["falsePositive", "active"]);
+        assert_eq!(p.types, ["messageText", "url"]);
+        assert!(plan_of(json!({"threat_status": "stale"}))
+            .unwrap_err()
+            .message
+            .contains("unknown value \"stale\""));
+    }
+
+    #[test]
+    fn windows_split_evenly_newest_first() {
+        let p = plan_of(json!({"since_minutes": 90})).unwrap();
+        assert_eq!(
+            p.intervals(),
+            [
+                "2021-03-25T11:15:00Z/2021-03-25T12:00:00Z",
+                "2021-03-25T10:30:00Z/2021-03-25T11:15:00Z"
+            ]
+        );
+        assert_eq!(
+            plan_of(json!({})).unwrap().intervals(),
+            ["2021-03-25T11:00:00Z/2021-03-25T12:00:00Z"]
+        );
+        assert_eq!(
+            plan_of(json!({"time_frame": "Last 24 Hours"}))
+                .unwrap()
+                .intervals()
+                .len(),
+            24
+        );
+        assert_eq!(
+            plan_of(json!({"time_frame": "Last Week"}))
+                .unwrap()
+                .intervals()
+                .len(),
+            167
+        );
+    }
+
+    #[test]
+    fn invalid_windows() {
+        let msg = |v: Value| plan_of(v).unwrap_err().message;
+        assert!(msg(json!({"since_minutes": 0})).contains("between 1 and 10080"));
+        assert!(
+            msg(json!({"start_time": "2021-03-25T11:59:30Z"})).contains("shorter than a minute")
+        );
+        assert!(
+            msg(json!({"start_time": "2021-03-10T00:00:00Z"})).contains("more than 7 days back")
+        );
+        assert!(msg(json!({"max_events": 10001})).contains("between 1 and 10000"));
+    }
+}
