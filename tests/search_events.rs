@@ -306,3 +306,52 @@ async fn invalid_windows_and_values() {
         "validated before any call"
     );
 }
+
+#[tokio::test]
+async fn the_deadline_keeps_finished_slices() {
+    // The newest slice answers at once, the others only after 10 s; the platform's deadline is
+    // 2.5 s away, so work stops after about 1.5 s.
+    let server = stub(|interval| {
+        let answer = ResponseTemplate::new(200).set_body_json(body(
+            vec![click(
+                &format!("g{}", &interval[11..13]),
+                &interval[..20],
+                "a@example.com",
+            )],
+            vec![],
+        ));
+        if interval.starts_with("2021-03-25T11:00:00Z") {
+            answer
+        } else {
+            answer.set_delay(std::time::Duration::from_secs(10))
+        }
+    })
+    .await;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut configuration = config(&server.uri());
+    configuration["max_concurrency"] = json!(1);
+    let request = json!({"action": "search_events", "parameters": {"since_minutes": 180},
+                         "configuration": configuration, "execution_deadline_unix_time_ms": now_ms + 2500});
+    let started = std::time::Instant::now();
+    let run = run_with(
+        &[],
+        request.to_string().as_bytes(),
+        &[("PROOFPOINT_TAP_NOW", NOW)],
+    )
+    .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2300),
+        "out before the deadline"
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(run.envelope["execution_state"], "timed_out");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        2,
+        "no call starts after the deadline"
+    );
+    assert_envelope!("events_deadline", run);
+}

@@ -2,6 +2,8 @@
 //! `/v2/campaign/ids`, which allows 50 calls a day: the window is split into day-long intervals,
 //! queried newest first, and no call is made once enough campaigns are listed.
 
+use std::sync::atomic::Ordering;
+
 use futures_util::future::join_all;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -119,13 +121,13 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     let mut listed: Vec<Map<String, Value>> = Vec::new();
     let mut seen = FastSet::default();
     let mut errors: Vec<ErrorEntry> = Vec::new();
-    let mut calls = 0usize;
+    // Calls spent are the requests actually sent, retries included: each one counts.
+    let sent_before = ctx.http_requests.load(Ordering::Relaxed);
     let intervals = window.intervals();
     'intervals: for (n, interval) in intervals.iter().enumerate() {
         // One page size per interval: TAP's page N means items (N-1)*size+1 .. N*size.
         let size = PAGE_SIZE.min(window.max - listed.len()).max(1);
         for page in 1.. {
-            calls += 1;
             let body = match client.campaign_ids(interval, size, page).await {
                 Ok(body) => body,
                 Err(e) if matches!(e.code, ErrorCode::Unauthorized) => return Err(e),
@@ -174,6 +176,7 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
         }
     }
 
+    let calls = (ctx.http_requests.load(Ordering::Relaxed) - sent_before) as usize;
     if params.fetch_details.0 && !listed.is_empty() {
         let bound = ctx.bound();
         let ids: Vec<String> = listed.iter().map(|c| text(field(c, &["id"]))).collect();

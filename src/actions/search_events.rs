@@ -2,7 +2,7 @@
 //! interval of at most an hour, newest first, concurrently, stopping once `max_events` are in hand —
 //! the "clicks permitted" feed threat-intelligence platforms ingest, as a playbook action.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use futures_util::stream::{self, StreamExt};
 use schemars::JsonSchema;
@@ -294,14 +294,14 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     let plan = plan(&params, ctx.now)?;
     let client = ctx.client()?;
     let intervals = plan.intervals();
-    let calls = AtomicUsize::new(0);
+    // Calls spent are the requests actually sent, retries included: each one counts.
+    let sent_before = ctx.http_requests.load(Ordering::Relaxed);
     // `buffered` keeps up to max_concurrency calls in flight and yields them in order, newest
     // interval first; leaving the loop drops the rest, so no further call starts.
     let mut answers = stream::iter(intervals.iter())
         .map(|interval| {
-            let (plan, calls) = (&plan, &calls);
+            let plan = &plan;
             async move {
-                calls.fetch_add(1, Ordering::Relaxed);
                 let answer = client
                     .siem(plan.endpoint, interval, &plan.statuses, &plan.types)
                     .await;
@@ -369,13 +369,8 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     }
     sort_newest_first(&mut events);
     events.truncate(plan.max);
-    Ok(outcome(
-        &plan,
-        events,
-        errors,
-        calls.into_inner(),
-        stopped_early,
-    ))
+    let calls = (ctx.http_requests.load(Ordering::Relaxed) - sent_before) as usize;
+    Ok(outcome(&plan, events, errors, calls, stopped_early))
 }
 
 fn event_time(event: &Map<String, Value>) -> String {
