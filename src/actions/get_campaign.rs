@@ -331,11 +331,7 @@ pub fn example() -> Value {
             "Forensic Evidence Type Filter": "url, file, redirect_chain",
             "Max Forensics Evidence To Return": 20
         },
-        "configuration": {
-            "api_root": "https://tap-api-v2.proofpoint.com",
-            "username": "<TAP service principal>",
-            "password": "<TAP service secret>"
-        }
+        "configuration": super::example_configuration()
     })
 }
 

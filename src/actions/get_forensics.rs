@@ -293,11 +293,7 @@ pub fn example() -> Value {
             "Max Results To Return": 20,
             "Create Entities": true
         },
-        "configuration": {
-            "api_root": "https://tap-api-v2.proofpoint.com",
-            "username": "<TAP service principal>",
-            "password": "<TAP service secret>"
-        }
+        "configuration": super::example_configuration()
     })
 }
 

@@ -29,10 +29,6 @@ pub fn example() -> Value {
         "action": "get_top_clickers",
         "case_id": "1042",
         "parameters": {"Window": 30, "Max Users": 25, "Create Entities": true},
-        "configuration": {
-            "api_root": "https://tap-api-v2.proofpoint.com",
-            "username": "<TAP service principal>",
-            "password": "<TAP service secret>"
-        }
+        "configuration": super::example_configuration()
     })
 }

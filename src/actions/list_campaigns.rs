@@ -283,11 +283,7 @@ pub fn example() -> Value {
         "action": "list_campaigns",
         "case_id": "1042",
         "parameters": {"Time Frame": "Last 24 Hours", "Max Campaigns": 50, "Fetch Details": false},
-        "configuration": {
-            "api_root": "https://tap-api-v2.proofpoint.com",
-            "username": "<TAP service principal>",
-            "password": "<TAP service secret>"
-        }
+        "configuration": super::example_configuration()
     })
 }
 

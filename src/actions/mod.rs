@@ -321,6 +321,17 @@ impl Outcome {
     }
 }
 
+/// The configuration every example request carries: placeholders for the credentials, which a
+/// reader replaces or leaves out in favour of the environment.
+pub fn example_configuration() -> Value {
+    serde_json::json!({
+        "api_root": "https://tap-api-v2.proofpoint.com",
+        "username": "<TAP service principal>",
+        "password": "<TAP service secret>",
+        "verify_ssl": true
+    })
+}
+
 /// At most this many items are named in an output message; the rest are counted.
 pub const MAX_NAMED: usize = 50;
 

@@ -52,11 +52,6 @@ pub fn example() -> Value {
     json!({
         "action": "ping",
         "case_id": "1042",
-        "configuration": {
-            "api_root": "https://tap-api-v2.proofpoint.com",
-            "username": "<TAP service principal>",
-            "password": "<TAP service secret>",
-            "verify_ssl": true
-        }
+        "configuration": super::example_configuration()
     })
 }

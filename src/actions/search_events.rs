@@ -686,11 +686,7 @@ pub fn example() -> Value {
             "Max Events": 500,
             "Create Entities": true
         },
-        "configuration": {
-            "api_root": "https://tap-api-v2.proofpoint.com",
-            "username": "<TAP service principal>",
-            "password": "<TAP service secret>"
-        }
+        "configuration": super::example_configuration()
     })
 }
 
