@@ -78,7 +78,7 @@ impl JsonSchema for Secret {
 #[schemars(title = "proofpoint-tap configuration")]
 pub struct ConfigInput {
     /// Root of the TAP API, path prefix kept. https, or http to a loopback host for local testing.
-    /// Falls back to PROOFPOINT_TAP_API_ROOT, then https://tap-api-v2.proofpoint.com.
+    /// Falls back to PROOFPOINT_TAP_API_ROOT, then `https://tap-api-v2.proofpoint.com`.
     #[serde(default)]
     #[schemars(extend("x-display-name" = "Api Root", "x-env" = "PROOFPOINT_TAP_API_ROOT", "default" = DEFAULT_API_ROOT))]
     pub api_root: Option<String>,
