@@ -6,7 +6,6 @@
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
-use schemars::JsonSchema;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -28,6 +27,47 @@ pub mod list_campaigns;
 pub mod people;
 pub mod ping;
 pub mod search_events;
+
+/// Evaluates `$body` with `$p` standing for the action's parameter type: the one place that
+/// pairs each action with its `Params`.
+macro_rules! with_params {
+    ($action:expr, $p:ident => $body:expr) => {
+        match $action {
+            Action::Ping => {
+                type $p = ping::Params;
+                $body
+            }
+            Action::DecodeUrl => {
+                type $p = decode_url::Params;
+                $body
+            }
+            Action::GetCampaign => {
+                type $p = get_campaign::Params;
+                $body
+            }
+            Action::GetForensics => {
+                type $p = get_forensics::Params;
+                $body
+            }
+            Action::ListCampaigns => {
+                type $p = list_campaigns::Params;
+                $body
+            }
+            Action::GetVaps => {
+                type $p = get_vaps::Params;
+                $body
+            }
+            Action::GetTopClickers => {
+                type $p = get_top_clickers::Params;
+                $body
+            }
+            Action::SearchEvents => {
+                type $p = search_events::Params;
+                $body
+            }
+        }
+    };
+}
 
 /// An action this binary runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,60 +136,17 @@ impl Action {
 
     /// The action's parameters.
     pub fn params(self) -> Vec<ParamInfo> {
-        match self {
-            Action::Ping => params::describe::<ping::Params>(),
-            Action::DecodeUrl => params::describe::<decode_url::Params>(),
-            Action::GetCampaign => params::describe::<get_campaign::Params>(),
-            Action::GetForensics => params::describe::<get_forensics::Params>(),
-            Action::ListCampaigns => params::describe::<list_campaigns::Params>(),
-            Action::GetVaps => params::describe::<get_vaps::Params>(),
-            Action::GetTopClickers => params::describe::<get_top_clickers::Params>(),
-            Action::SearchEvents => params::describe::<search_events::Params>(),
-        }
+        with_params!(self, P => params::describe::<P>())
     }
 
     /// The JSON Schema of the action's parameters.
     pub fn params_schema(self) -> Value {
-        fn of<T: JsonSchema>() -> Value {
-            params::schema_generator()
-                .into_root_schema_for::<T>()
-                .to_value()
-        }
-        match self {
-            Action::Ping => of::<ping::Params>(),
-            Action::DecodeUrl => of::<decode_url::Params>(),
-            Action::GetCampaign => of::<get_campaign::Params>(),
-            Action::GetForensics => of::<get_forensics::Params>(),
-            Action::ListCampaigns => of::<list_campaigns::Params>(),
-            Action::GetVaps => of::<get_vaps::Params>(),
-            Action::GetTopClickers => of::<get_top_clickers::Params>(),
-            Action::SearchEvents => of::<search_events::Params>(),
-        }
+        with_params!(self, P => params::schema_generator().into_root_schema_for::<P>().to_value())
     }
 
     /// Reads `raw` as this action's parameters without running anything (used by the fuzzer).
     pub fn check_parameters(self, raw: Map<String, Value>) -> Result<()> {
-        match self {
-            Action::Ping => params::parse::<ping::Params>(raw, Noun::Parameter).map(drop),
-            Action::DecodeUrl => {
-                params::parse::<decode_url::Params>(raw, Noun::Parameter).map(drop)
-            }
-            Action::GetCampaign => {
-                params::parse::<get_campaign::Params>(raw, Noun::Parameter).map(drop)
-            }
-            Action::GetForensics => {
-                params::parse::<get_forensics::Params>(raw, Noun::Parameter).map(drop)
-            }
-            Action::ListCampaigns => {
-                params::parse::<list_campaigns::Params>(raw, Noun::Parameter).map(drop)
-            }
-            Action::GetVaps | Action::GetTopClickers => {
-                params::parse::<people::Params>(raw, Noun::Parameter).map(drop)
-            }
-            Action::SearchEvents => {
-                params::parse::<search_events::Params>(raw, Noun::Parameter).map(drop)
-            }
-        }
+        with_params!(self, P => params::parse::<P>(raw, Noun::Parameter).map(drop))
     }
 
     /// An example request a playbook engineer can pipe in.
