@@ -82,3 +82,38 @@ fn example_requests_name_their_action_and_parse() {
         assert!(proofpoint_tap::request::parse(text.as_bytes()).is_ok());
     }
 }
+
+#[test]
+fn schema_write_produces_the_checked_in_schemas() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::env::temp_dir().join(format!("proofpoint-tap-schemas-{}", std::process::id()));
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_proofpoint-tap"))
+        .args(["schema", "--write"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let mut written: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    written.sort();
+    assert!(!written.is_empty());
+    for name in &written {
+        let fresh = std::fs::read_to_string(out.join(name)).unwrap();
+        let checked_in = std::fs::read_to_string(root.join("schemas").join(name)).unwrap();
+        assert_eq!(fresh, checked_in, "{name:?}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_proofpoint-tap"))
+        .args(["schema", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(unknown.stdout.is_empty());
+}
