@@ -85,19 +85,10 @@ impl Filter {
     }
 
     /// The evidence of every report of a `/v2/forensics` body that passes the filter, in TAP's
-    /// order, at most the limit; with the first report's `scope`, `id` and `name` (or the given
-    /// defaults when there is no report). Evidence is moved out of `body`, not copied: bodies of
-    /// thousands of items are common.
-    pub fn apply(
-        &self,
-        mut body: Map<String, Value>,
-        default_id: &str,
-        default_name: &str,
-    ) -> Value {
-        let mut reports: Vec<Value> = match body.remove("reports") {
-            Some(Value::Array(reports)) => reports,
-            _ => Vec::new(),
-        };
+    /// order, at most the limit, merged into one list; with the first report's `scope`, `id` and
+    /// `name` (or the given defaults when there is no report).
+    pub fn apply(&self, body: Map<String, Value>, default_id: &str, default_name: &str) -> Value {
+        let mut reports = self.filter_reports(body);
         let first = reports.first().and_then(Value::as_object);
         let meta = |keys: &[&str], default: &str| {
             first
@@ -111,29 +102,14 @@ impl Filter {
             meta(&["id"], default_id),
             meta(&["name"], default_name),
         );
-        let mut kept = Vec::new();
-        'reports: for report in reports.iter_mut().filter_map(Value::as_object_mut) {
-            let items = match report
-                .remove("forensics")
-                .or_else(|| report.remove("evidence"))
-            {
-                Some(Value::Array(items)) => items,
-                _ => continue,
-            };
-            for item in items {
-                if kept.len() >= self.limit {
-                    break 'reports;
-                }
-                let kind = item
-                    .as_object()
-                    .and_then(|o| field(o, &["type"]))
-                    .map(|v| text(Some(v)))
-                    .unwrap_or_default();
-                if self.keeps(&kind) {
-                    kept.push(item);
-                }
-            }
-        }
+        let kept: Vec<Value> = reports
+            .iter_mut()
+            .filter_map(|r| match r.get_mut("forensics").map(Value::take) {
+                Some(Value::Array(items)) => Some(items),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         json!({"scope": scope, "id": id, "name": name, "forensics": kept})
     }
 }
@@ -197,10 +173,10 @@ pub const COLUMNS: [&str; 8] = [
 ];
 
 /// An evidence table titled `title` from filtered evidence items (`forensics` of [`Filter::apply`]).
-pub fn table(title: String, items: &[Value]) -> Table {
+pub fn table<'a>(title: String, items: impl IntoIterator<Item = &'a Value>) -> Table {
     let empty = Map::new();
     let rows = items
-        .iter()
+        .into_iter()
         .map(|item| {
             let item = item.as_object().unwrap_or(&empty);
             let what = field(item, &["what"])

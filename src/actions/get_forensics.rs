@@ -195,16 +195,15 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
             }
         };
         let reports = filter.filter_reports(body);
-        let evidence: Vec<Value> = reports
+        let evidence: Vec<&Value> = reports
             .iter()
             .filter_map(|r| r.get("forensics").and_then(Value::as_array))
             .flatten()
-            .cloned()
             .collect();
         if !evidence.is_empty() {
             tables.push(evidence::table(
                 format!("Forensics {id} Evidence"),
-                &evidence,
+                evidence.iter().copied(),
             ));
         }
         if params.create_entities.0 {
@@ -245,7 +244,7 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
 
 /// A FILEHASH per distinct SHA-256 and a DestinationURL per distinct malicious URL.
 fn evidence_entities(
-    evidence: &[Value],
+    evidence: &[&Value],
     kind: Kind,
     id: &str,
     seen: &mut FastSet<String>,
@@ -256,7 +255,7 @@ fn evidence_entities(
         Kind::Campaign => "campaign_id",
     };
     let mut entities = Vec::new();
-    for item in evidence.iter().filter_map(Value::as_object) {
+    for item in evidence.iter().filter_map(|v| v.as_object()) {
         let what = field(item, &["what"])
             .and_then(Value::as_object)
             .unwrap_or(&empty);
