@@ -4,6 +4,8 @@
 //! Local decoding is the default because `POST /v2/url/decode` is throttled to 1 800 calls a day
 //! and every URL Defense format in use decodes without it.
 
+use std::collections::HashMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -13,7 +15,9 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::fasthash::FastSet;
 use crate::params::{Choice, Flag, List};
 use crate::urldefense;
-use crate::wire::{DecodeSource, DecodedUrl, Enrichment, Entity, ErrorEntry, JsonResult};
+use crate::wire::{
+    DecodeSource, DecodedUrl, Enrichment, Entity, ErrorEntry, JsonResult, TargetEntity,
+};
 
 /// Names and texts of Decode URL.
 pub static INFO: ActionInfo = ActionInfo {
@@ -307,12 +311,17 @@ fn outcome(
         .iter()
         .flat_map(|e| [e.identifier.to_lowercase(), e.value().to_lowercase()])
         .collect();
+    // Target entities by the URL they hold, so that each decoded URL finds its own in one lookup
+    // (a request can carry tens of thousands of URL entities).
+    let mut by_url: HashMap<&str, Vec<&TargetEntity>> = HashMap::new();
+    for entity in ctx.entities.iter().filter(|e| e.is_type("DestinationURL")) {
+        by_url
+            .entry(entity.value().trim())
+            .or_default()
+            .push(entity);
+    }
     for item in &decoded {
-        for entity in ctx
-            .entities
-            .iter()
-            .filter(|e| e.is_type("DestinationURL") && e.value().trim() == item.encoded_url)
-        {
+        for entity in by_url.get(item.encoded_url.as_str()).into_iter().flatten() {
             let mut properties = Map::new();
             properties.insert("ProofPointTAP_decodedUrl".into(), json!(item.decoded_url));
             enrichments.push(Enrichment {
