@@ -177,6 +177,8 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     }
 
     let calls = (ctx.http_requests.load(Ordering::Relaxed) - sent_before) as usize;
+    // Errors so far are about intervals; detail errors below are about single campaigns.
+    let intervals_missed = !errors.is_empty();
     if params.fetch_details.0 && !listed.is_empty() {
         let bound = ctx.bound();
         let ids: Vec<String> = listed.iter().map(|c| text(field(c, &["id"]))).collect();
@@ -193,7 +195,7 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
             }
         }
     }
-    Ok(outcome(&window, listed, errors, calls))
+    Ok(outcome(&window, listed, errors, calls, intervals_missed))
 }
 
 fn is_unreachable(e: &Error) -> bool {
@@ -205,6 +207,7 @@ fn outcome(
     listed: Vec<Map<String, Value>>,
     errors: Vec<ErrorEntry>,
     calls: usize,
+    intervals_missed: bool,
 ) -> Outcome {
     let between = format!(
         "between {} and {}",
@@ -224,10 +227,7 @@ fn outcome(
             if listed.len() == 1 { "" } else { "s" }
         )
     };
-    if errors
-        .iter()
-        .any(|e| e.subject.as_deref().is_some_and(|s| s.contains('/')))
-    {
+    if intervals_missed {
         message.push_str(
             "\nThe list is incomplete: some intervals could not be queried (see errors).",
         );

@@ -219,7 +219,11 @@ fn plan(params: &Params, now: OffsetDateTime) -> Result<Plan> {
         let add: &[Kind] = match *c {
             "all" => &KINDS,
             "issues" => &[Kind::ClicksPermitted, Kind::MessagesDelivered],
-            name => &KINDS[KINDS.iter().position(|k| k.name() == name).unwrap_or(0)..][..1],
+            // `pick` accepted only the names above and the kinds' own names.
+            name => match KINDS.iter().find(|k| k.name() == name) {
+                Some(kind) => std::slice::from_ref(kind),
+                None => &[],
+            },
         };
         for k in add {
             if !kinds.contains(k) {
