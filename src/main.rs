@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     logging::init(cli.log_format);
     let status = match cli.command.unwrap_or(Command::Run { action: None }) {
         Command::Run { action } => {
+            cli::widen_pipes();
             if std::io::stdin().is_terminal() {
                 eprintln!("proofpoint-tap: reading one JSON request from stdin (end with Ctrl-D)");
             }
