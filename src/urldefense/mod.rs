@@ -213,66 +213,75 @@ fn target_param(query: &str, v1: bool) -> Option<&str> {
     Some(&query[start..end])
 }
 
-/// Bytes that start an escape or are mapped, in a v1 and a v2 target.
-const V1_SPECIAL: [bool; 256] = special_bytes(b"%");
-const V2_SPECIAL: [bool; 256] = special_bytes(b"%-_");
+/// What a byte of a v1/v2 target stands for: itself, the start of an escape, or (v2) a `/`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Plain,
+    Escape,
+    Slash,
+}
 
-const fn special_bytes(which: &[u8]) -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < which.len() {
-        table[which[i] as usize] = true;
-        i += 1;
+const V1_CLASSES: [Class; 256] = classes(false);
+const V2_CLASSES: [Class; 256] = classes(true);
+
+const fn classes(v2: bool) -> [Class; 256] {
+    let mut table = [Class::Plain; 256];
+    table[b'%' as usize] = Class::Escape;
+    if v2 {
+        table[b'-' as usize] = Class::Escape;
+        table[b'_' as usize] = Class::Slash;
     }
     table
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+/// Hex digit values; 0xFF for anything else.
+const HEX: [u8; 256] = {
+    let mut table = [0xFF; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// Percent-decodes `target` in one pass; for v2, `-` stands for `%` and `_` for `/`. An escape
-/// without two hex digits is kept as it is.
+/// without two hex digits is kept as it is (as `%`).
 fn unescape_target(target: &str, v2: bool) -> Result<String, DecodeError> {
     let bytes = target.as_bytes();
+    let classes = if v2 { &V2_CLASSES } else { &V1_CLASSES };
+    // Escapes come every few bytes in a v2 target: one loop over bytes beats copying stretches.
     let mut out = Vec::with_capacity(bytes.len());
-    let special = if v2 { &V2_SPECIAL } else { &V1_SPECIAL };
     let mut i = 0;
     while i < bytes.len() {
-        // Copy the stretch up to the next escape in one go.
-        let plain = bytes[i..]
-            .iter()
-            .position(|&b| special[usize::from(b)])
-            .unwrap_or(bytes.len() - i);
-        out.extend_from_slice(&bytes[i..i + plain]);
-        i += plain;
-        if i == bytes.len() {
-            break;
-        }
         let b = bytes[i];
-        let escape = b == b'%' || (v2 && b == b'-');
-        if escape {
-            let pair = bytes
-                .get(i + 1)
-                .and_then(|&h| hex_value(h))
-                .zip(bytes.get(i + 2).and_then(|&l| hex_value(l)));
-            if let Some((high, low)) = pair {
-                out.push(high << 4 | low);
-                i += 3;
-                continue;
+        match classes[usize::from(b)] {
+            Class::Plain => {
+                out.push(b);
+                i += 1;
             }
-            out.push(b'%');
-        } else if v2 && b == b'_' {
-            out.push(b'/');
-        } else {
-            out.push(b);
+            Class::Slash => {
+                out.push(b'/');
+                i += 1;
+            }
+            Class::Escape => {
+                let high = bytes.get(i + 1).map_or(0xFF, |&h| HEX[usize::from(h)]);
+                let low = bytes.get(i + 2).map_or(0xFF, |&l| HEX[usize::from(l)]);
+                if high < 16 && low < 16 {
+                    out.push(high << 4 | low);
+                    i += 3;
+                } else {
+                    out.push(b'%');
+                    i += 1;
+                }
+            }
         }
-        i += 1;
     }
     let text = String::from_utf8(out).map_err(|_| DecodeError::InvalidUtf8)?;
     Ok(match html_unescape(&text) {
@@ -291,12 +300,37 @@ fn decode_v2(query: &str) -> Result<String, DecodeError> {
     unescape_target(target, true)
 }
 
+/// Run lengths by token byte: `**X` stands for 2 + (index of X in the base64url alphabet) bytes;
+/// 0 for a byte that is not in the alphabet.
+const RUN_LENGTH: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        table[ALPHABET[i] as usize] = i as u8 + 2;
+        i += 1;
+    }
+    table
+};
+
+/// Tables up to this many bytes are decoded on the stack; longer ones (rare) on the heap.
+const STACK_TABLE: usize = 256;
+
 /// `rest` is what follows `/v3/__`: `<mangled URL>__;<table>!<opaque>$`.
 fn decode_v3(rest: &str) -> Result<String, DecodeError> {
-    let (mangled, table) = find_v3_table(rest)?;
-    let table = TABLE_ENGINE
-        .decode(table)
-        .map_err(|_| DecodeError::BadBase64)?;
+    let (mangled, table_text) = find_v3_table(rest)?;
+    let mut stack = [0u8; STACK_TABLE];
+    let heap;
+    let table: &[u8] = if table_text.len() / 4 * 3 + 3 <= STACK_TABLE {
+        let n = TABLE_ENGINE
+            .decode_slice(table_text, &mut stack)
+            .map_err(|_| DecodeError::BadBase64)?;
+        &stack[..n]
+    } else {
+        heap = TABLE_ENGINE
+            .decode(table_text)
+            .map_err(|_| DecodeError::BadBase64)?;
+        &heap
+    };
     let mangled_text = mangled;
     let mangled = mangled.as_bytes();
     let mut out = Vec::with_capacity(mangled.len() + table.len());
@@ -315,13 +349,15 @@ fn decode_v3(rest: &str) -> Result<String, DecodeError> {
             continue;
         }
         let (count, width) = if mangled.get(i + 1) == Some(&b'*') && i + 2 < mangled.len() {
-            let x = mangled[i + 2];
-            let index = ALPHABET.iter().position(|&a| a == x).ok_or_else(|| {
+            let count = RUN_LENGTH[usize::from(mangled[i + 2])];
+            if count == 0 {
                 // Both '*' are ASCII, so i + 2 is a character boundary.
                 let ch = mangled_text[i + 2..].chars().next();
-                DecodeError::BadRunToken(ch.unwrap_or(char::REPLACEMENT_CHARACTER))
-            })?;
-            (index + 2, 3)
+                return Err(DecodeError::BadRunToken(
+                    ch.unwrap_or(char::REPLACEMENT_CHARACTER),
+                ));
+            }
+            (usize::from(count), 3)
         } else {
             (1, 1)
         };
@@ -371,16 +407,21 @@ fn find_v3_table(rest: &str) -> Result<(&str, &str), DecodeError> {
 /// is `=3D`).
 fn clean(input: &str) -> Cow<'_, str> {
     let trimmed = input.trim();
-    // One pass over the '=' signs decides whether there is anything to do; most URLs need nothing.
-    let (mut soft_break, mut escaped_equals) = (false, false);
+    // One pass decides whether there is anything to do; most URLs need nothing. Branch-free, so
+    // the compiler can check many bytes at a time.
     let bytes = trimmed.as_bytes();
-    for (i, _) in trimmed.match_indices('=') {
-        match (bytes.get(i + 1), bytes.get(i + 2)) {
-            (Some(b'\n'), _) | (Some(b'\r'), Some(b'\n')) => soft_break = true,
-            (Some(b'3'), Some(b'D' | b'd')) => escaped_equals = true,
-            _ => {}
-        }
+    let (mut soft_break, mut escaped_equals) = (false, false);
+    let (second, third) = (
+        bytes.get(1..).unwrap_or_default(),
+        bytes.get(2..).unwrap_or_default(),
+    );
+    for ((&a, &b), &c) in bytes.iter().zip(second).zip(third) {
+        let eq = a == b'=';
+        soft_break |= eq & ((b == b'\n') | ((b == b'\r') & (c == b'\n')));
+        escaped_equals |= eq & (b == b'3') & ((c | 0x20) == b'd');
     }
+    // The last two bytes, which the loop above does not start at: "=\n" ends a line.
+    soft_break |= bytes.len() >= 2 && bytes[bytes.len() - 2..] == *b"=\n";
     if !soft_break && !escaped_equals {
         return Cow::Borrowed(trimmed);
     }
@@ -422,7 +463,8 @@ fn clean(input: &str) -> Cow<'_, str> {
 /// Unescapes the HTML character references URL Defense leaves in v1/v2 targets: `&amp;`, `&lt;`,
 /// `&gt;`, `&quot;`, `&apos;` and numeric `&#NN;` / `&#xHH;`.
 pub fn html_unescape(s: &str) -> Cow<'_, str> {
-    if !s.contains('&') || !s.contains(';') {
+    // Byte searches: most targets have no '&' at all.
+    if !s.as_bytes().contains(&b'&') || !s.as_bytes().contains(&b';') {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
