@@ -180,7 +180,7 @@ pub enum JsonResult {
     /// Any JSON.
     Value(Value),
     /// Decode URL's list of decoded URLs.
-    DecodedUrls(Vec<DecodedUrl>),
+    DecodedUrls(DecodedUrls),
 }
 
 impl Serialize for JsonResult {
@@ -208,22 +208,140 @@ pub enum DecodeSource {
     Api,
 }
 
-/// One decoded URL in Decode URL's `json_result`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct DecodedUrl {
+/// Decode URL's `json_result`: one `{encodedUrl, decodedUrl, success, source}` object per decoded
+/// URL, in input order, plus the fields TAP's decode API adds for authenticated calls.
+///
+/// A request can carry tens of thousands of URLs, so decoded texts are not one allocation each:
+/// they live back to back in a few large buffers (one per decoding thread), and each entry says
+/// where its text is.
+#[derive(Debug, Clone, Default)]
+pub struct DecodedUrls {
+    buffers: Vec<String>,
+    /// The buffer [`DecodedUrls::push_text`] appends to, once created.
+    own: Option<usize>,
+    entries: Vec<DecodedEntry>,
+}
+
+#[derive(Debug, Clone)]
+struct DecodedEntry {
+    encoded_url: String,
+    text: TextRef,
+    source: DecodeSource,
+    extra: Option<Box<Map<String, Value>>>,
+}
+
+/// Where a decoded text is kept in a [`DecodedUrls`]: a buffer number and a byte range in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextRef {
+    /// As returned by [`DecodedUrls::add_buffer`].
+    pub buffer: usize,
+    /// Byte range of the text in that buffer.
+    pub range: std::ops::Range<usize>,
+}
+
+/// One decoded URL, as read from a [`DecodedUrls`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecodedUrl<'a> {
     /// The URL as given.
-    #[serde(rename = "encodedUrl")]
-    pub encoded_url: String,
+    pub encoded_url: &'a str,
     /// The URL it stands for.
-    #[serde(rename = "decodedUrl")]
-    pub decoded_url: String,
-    /// Always true: URLs that were not decoded are in `errors`.
-    pub success: bool,
+    pub decoded_url: &'a str,
     /// Where it was decoded.
     pub source: DecodeSource,
     /// Fields TAP's decode API adds for authenticated calls (`messageGuid`, `clusterName`, ...).
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Option<&'a Map<String, Value>>,
+}
+
+impl DecodedUrls {
+    /// Takes a buffer of decoded texts; [`TextRef`]s into it use the number returned.
+    pub fn add_buffer(&mut self, text: String) -> usize {
+        self.buffers.push(text);
+        self.buffers.len() - 1
+    }
+
+    /// Keeps one text decoded on its own (an API answer) and says where it is.
+    pub fn push_text(&mut self, text: &str) -> TextRef {
+        let buffer = match self.own {
+            Some(b) => b,
+            None => {
+                let b = self.add_buffer(String::new());
+                self.own = Some(b);
+                b
+            }
+        };
+        let own = &mut self.buffers[buffer];
+        let start = own.len();
+        own.push_str(text);
+        TextRef {
+            buffer,
+            range: start..own.len(),
+        }
+    }
+
+    /// Adds an entry; `text` must come from this list's buffers.
+    pub fn push(
+        &mut self,
+        encoded_url: String,
+        text: TextRef,
+        source: DecodeSource,
+        extra: Option<Box<Map<String, Value>>>,
+    ) {
+        debug_assert!(self.buffers[text.buffer].get(text.range.clone()).is_some());
+        self.entries.push(DecodedEntry {
+            encoded_url,
+            text,
+            source,
+            extra,
+        });
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries in order.
+    pub fn iter(&self) -> impl Iterator<Item = DecodedUrl<'_>> {
+        self.entries.iter().map(|e| DecodedUrl {
+            encoded_url: &e.encoded_url,
+            decoded_url: &self.buffers[e.text.buffer][e.text.range.clone()],
+            source: e.source,
+            extra: e.extra.as_deref(),
+        })
+    }
+}
+
+impl PartialEq for DecodedUrls {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Serialize for DecodedUrls {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl Serialize for DecodedUrl<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let extra = self.extra.map_or(0, Map::len);
+        let mut map = s.serialize_map(Some(4 + extra))?;
+        map.serialize_entry("encodedUrl", self.encoded_url)?;
+        map.serialize_entry("decodedUrl", self.decoded_url)?;
+        map.serialize_entry("success", &true)?;
+        map.serialize_entry("source", &self.source)?;
+        for (key, value) in self.extra.into_iter().flatten() {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
 }
 
 /// A case insight.

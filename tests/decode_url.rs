@@ -203,3 +203,61 @@ async fn invalid_decode_mode() {
     assert_eq!(run.code, 1);
     assert_envelope!("decode_invalid_mode", run);
 }
+
+#[tokio::test]
+async fn thousands_of_urls_keep_input_order_across_threads() {
+    use proofpoint_tap::urldefense::encode;
+    // More URLs than the threshold for decoding on several threads, with failures and duplicates
+    // spread through them: every result must still line up with its own input.
+    let mut urls = Vec::new();
+    let mut expected = Vec::new();
+    let mut failed = Vec::new();
+    for i in 0..6_000 {
+        let original = format!("https://host{}.example/p/{i}?q=caf\u{e9}+{i}", i % 13);
+        let encoded = match i % 4 {
+            0 => encode::v1(&original),
+            1 => encode::v2(&original),
+            2 => encode::v3(&original),
+            _ => {
+                let cut = format!("https://urldefense.com/v3/__https://cut{i}.example/");
+                failed.push(cut.clone());
+                urls.push(cut);
+                continue;
+            }
+        };
+        expected.push((encoded.clone(), original));
+        urls.push(encoded);
+        if i % 500 == 0 {
+            urls.push(urls[i / 2].clone()); // an earlier URL again: dropped
+        }
+    }
+    let params = json!({"encoded_urls": urls, "decode_mode": "local"});
+    let run = run(&request(vec![], params, json!({}))).await;
+    assert_eq!(run.code, 0);
+    let items = run.envelope["json_result"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = items
+        .iter()
+        .map(|d| {
+            (
+                d["encodedUrl"].as_str().unwrap(),
+                d["decodedUrl"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(&str, &str)> = expected
+        .iter()
+        .map(|(e, d)| (e.as_str(), d.as_str()))
+        .collect();
+    assert_eq!(got, want);
+    let subjects: Vec<&str> = run.envelope["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, failed);
+    assert_eq!(
+        run.envelope["entities"].as_array().unwrap().len(),
+        expected.len()
+    );
+}

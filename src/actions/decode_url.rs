@@ -16,7 +16,7 @@ use crate::fasthash::FastSet;
 use crate::params::{Choice, Flag, List};
 use crate::urldefense;
 use crate::wire::{
-    DecodeSource, DecodedUrl, Enrichment, Entity, ErrorEntry, JsonResult, TargetEntity,
+    DecodeSource, DecodedUrls, Enrichment, Entity, ErrorEntry, JsonResult, TargetEntity, TextRef,
 };
 
 /// Names and texts of Decode URL.
@@ -91,9 +91,9 @@ pub fn split_urls(text: &str) -> Vec<String> {
 /// One URL's result.
 enum Decoded {
     Ok {
-        url: String,
+        text: TextRef,
         source: DecodeSource,
-        extra: Map<String, Value>,
+        extra: Option<Box<Map<String, Value>>>,
     },
     Failed(Error),
     /// Left for the API; holds the local reason, if local decoding was tried.
@@ -121,28 +121,33 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
         ));
     }
     let api_usable = mode == DecodeMode::Api || ctx.config.credentials().is_ok();
+    let mut list = DecodedUrls::default();
     let mut results: Vec<Decoded> = if mode == DecodeMode::Api {
         inputs.iter().map(|_| Decoded::Pending(None)).collect()
     } else {
-        decode_all(&inputs)
-            .into_iter()
-            .zip(&inputs)
-            .map(|(result, url)| match result {
-                Ok(decoded) => Decoded::Ok {
-                    url: decoded,
-                    source: DecodeSource::Local,
-                    extra: Map::new(),
-                },
-                Err(e) => {
-                    let error = Error::new(e.code(), e.to_string()).with_subject(url.clone());
-                    if mode == DecodeMode::Auto && api_usable && e.worth_asking_the_api() {
-                        Decoded::Pending(Some(error))
-                    } else {
-                        Decoded::Failed(error)
+        let mut results = Vec::with_capacity(inputs.len());
+        let mut urls = inputs.iter();
+        for part in decode_all(&inputs) {
+            let buffer = list.add_buffer(part.text);
+            for (result, url) in part.results.into_iter().zip(urls.by_ref()) {
+                results.push(match result {
+                    Ok(range) => Decoded::Ok {
+                        text: TextRef { buffer, range },
+                        source: DecodeSource::Local,
+                        extra: None,
+                    },
+                    Err(e) => {
+                        let error = Error::new(e.code(), e.to_string()).with_subject(url.clone());
+                        if mode == DecodeMode::Auto && api_usable && e.worth_asking_the_api() {
+                            Decoded::Pending(Some(error))
+                        } else {
+                            Decoded::Failed(error)
+                        }
                     }
-                }
-            })
-            .collect()
+                });
+            }
+        }
+        results
     };
 
     let pending: Vec<usize> = (0..results.len())
@@ -156,7 +161,9 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
                 for batch in pending.chunks(API_BATCH) {
                     let urls: Vec<String> = batch.iter().map(|&i| inputs[i].clone()).collect();
                     match client.decode_urls(&urls).await {
-                        Ok(answer) => apply_api_answer(&mut results, batch, &urls, answer.urls),
+                        Ok(answer) => {
+                            apply_api_answer(&mut results, &mut list, batch, &urls, answer.urls)
+                        }
                         Err(e) => {
                             api_failure = Some(e);
                             break;
@@ -166,33 +173,50 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
             }
         }
     }
-    outcome(ctx, create_entities, inputs, results, api_failure)
+    outcome(ctx, create_entities, inputs, results, list, api_failure)
 }
 
-/// Decodes every URL locally, on several threads when there are many.
-fn decode_all(inputs: &[String]) -> Vec<std::result::Result<String, urldefense::DecodeError>> {
+/// Part of the inputs decoded locally: the decoded texts back to back in one buffer, and for each
+/// URL where its text is or why it could not be decoded.
+struct Part {
+    text: String,
+    results: Vec<std::result::Result<std::ops::Range<usize>, urldefense::DecodeError>>,
+}
+
+fn decode_part(urls: &[String]) -> Part {
+    // A decoded URL is never longer than its URL Defense form, so the buffer is allocated once;
+    // what stays unused is never touched, and costs no memory.
+    let mut text = String::with_capacity(urls.iter().map(String::len).sum());
+    let mut scratch = urldefense::Scratch::default();
+    let results = urls
+        .iter()
+        .map(|url| {
+            let start = text.len();
+            urldefense::decode_into(url, &mut text, &mut scratch).map(|()| start..text.len())
+        })
+        .collect();
+    Part { text, results }
+}
+
+/// Decodes every URL locally, in input order; on several threads when there are many, the
+/// calling thread taking the first part.
+fn decode_all(inputs: &[String]) -> Vec<Part> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     if inputs.len() < PARALLEL_FROM || threads < 2 {
-        return inputs.iter().map(|u| urldefense::decode(u)).collect();
+        return vec![decode_part(inputs)];
     }
-    let chunk = inputs.len().div_ceil(threads);
+    let mut parts = inputs.chunks(inputs.len().div_ceil(threads));
+    let first = parts.next().unwrap_or_default();
     std::thread::scope(|scope| {
-        let workers: Vec<_> = inputs
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|u| urldefense::decode(u))
-                        .collect::<Vec<_>>()
-                })
-            })
+        let workers: Vec<_> = parts
+            .map(|part| scope.spawn(move || decode_part(part)))
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
+        let mine = decode_part(first);
+        std::iter::once(mine)
+            .chain(workers.into_iter().map(|w| {
                 w.join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
+            }))
             .collect()
     })
 }
@@ -221,6 +245,7 @@ fn inputs(ctx: &Context, encoded_urls: List) -> Vec<String> {
 
 fn apply_api_answer(
     results: &mut [Decoded],
+    list: &mut DecodedUrls,
     batch: &[usize],
     sent: &[String],
     answer: Vec<crate::client::DecodedItem>,
@@ -233,9 +258,9 @@ fn apply_api_answer(
             .or_else(|| answer.get(pos).filter(|_| answer.len() == sent.len()));
         results[index] = match item {
             Some(item) if item.success && item.decoded_url.is_some() => Decoded::Ok {
-                url: item.decoded_url.clone().unwrap_or_default(),
+                text: list.push_text(item.decoded_url.as_deref().unwrap_or_default()),
                 source: DecodeSource::Api,
-                extra: item.extra.clone(),
+                extra: (!item.extra.is_empty()).then(|| Box::new(item.extra.clone())),
             },
             Some(item) => {
                 let reason = item.error.as_deref().unwrap_or("no reason given");
@@ -263,20 +288,18 @@ fn outcome(
     create_entities: bool,
     inputs: Vec<String>,
     results: Vec<Decoded>,
+    mut decoded: DecodedUrls,
     api_failure: Option<Error>,
 ) -> Result<Outcome> {
     let mut errors: Vec<ErrorEntry> = Vec::new();
     let mut failed_inputs: Vec<String> = Vec::new();
-    let mut decoded: Vec<DecodedUrl> = Vec::with_capacity(inputs.len());
     for (input, result) in inputs.into_iter().zip(results) {
         match result {
-            Decoded::Ok { url, source, extra } => decoded.push(DecodedUrl {
-                encoded_url: input,
-                decoded_url: url,
-                success: true,
+            Decoded::Ok {
+                text,
                 source,
                 extra,
-            }),
+            } => decoded.push(input, text, source, extra),
             Decoded::Failed(e) => {
                 failed_inputs.push(input);
                 errors.push(e.into());
@@ -320,8 +343,8 @@ fn outcome(
             .or_default()
             .push(entity);
     }
-    for item in &decoded {
-        for entity in by_url.get(item.encoded_url.as_str()).into_iter().flatten() {
+    for item in decoded.iter() {
+        for entity in by_url.get(item.encoded_url).into_iter().flatten() {
             let mut properties = Map::new();
             properties.insert("ProofPointTAP_decodedUrl".into(), json!(item.decoded_url));
             enrichments.push(Enrichment {
@@ -334,7 +357,7 @@ fn outcome(
             let mut extra = Map::new();
             extra.insert("ProofPointTAP_encodedUrl".into(), json!(item.encoded_url));
             entities.push(Entity::new(
-                item.decoded_url.clone(),
+                item.decoded_url.to_owned(),
                 "DestinationURL",
                 extra,
             ));
@@ -364,7 +387,7 @@ fn outcome(
     let message = if decoded.is_empty() {
         "None of the provided URLs were decoded in ProofPoint TAP.".to_owned()
     } else {
-        let names: Vec<&str> = decoded.iter().map(|d| d.encoded_url.as_str()).collect();
+        let names: Vec<&str> = decoded.iter().map(|d| d.encoded_url).collect();
         let mut m = format!(
             "Successfully decoded the following URLs in ProofPoint TAP: {}",
             super::name_list(&names, "json_result")

@@ -91,19 +91,50 @@ impl DecodeError {
 /// Decodes a URL Defense URL, unwrapping nested layers. Leading and trailing whitespace and
 /// quoted-printable residue are removed first.
 pub fn decode(input: &str) -> Result<String, DecodeError> {
-    let cleaned = clean(input);
-    let mut current = decode_layer(&cleaned)?;
-    for _ in 1..MAX_LAYERS {
-        match decode_layer(&current) {
-            Ok(next) => current = next,
-            Err(DecodeError::NotUrlDefense) => return Ok(current),
-            Err(e) => return Err(e),
+    let mut out = String::new();
+    decode_into(input, &mut out, &mut Scratch::default())?;
+    Ok(out)
+}
+
+/// Buffers reused from one URL to the next, so that decoding many URLs allocates almost nothing.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    bytes: Vec<u8>,
+    layer: String,
+}
+
+/// As [`decode`], appending the decoded URL to `out`; on failure `out` is left as it was.
+pub fn decode_into(
+    input: &str,
+    out: &mut String,
+    scratch: &mut Scratch,
+) -> Result<(), DecodeError> {
+    let Scratch { bytes, layer } = scratch;
+    let mut html = layer_into(&clean(input), bytes)?;
+    for depth in 1..=MAX_LAYERS {
+        let text = finish(bytes, html)?;
+        if version_of(&text).is_none() {
+            out.push_str(&text);
+            return Ok(());
         }
+        if depth == MAX_LAYERS {
+            break;
+        }
+        layer.clear();
+        layer.push_str(&text);
+        html = layer_into(layer, bytes)?;
     }
-    match version_of(&current) {
-        None => Ok(current),
-        Some(_) => Err(DecodeError::TooManyLayers),
-    }
+    Err(DecodeError::TooManyLayers)
+}
+
+/// The text of one decoded layer: UTF-8 checked and, for v1/v2, HTML references unescaped.
+fn finish(bytes: &[u8], html: bool) -> Result<Cow<'_, str>, DecodeError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?;
+    Ok(if html {
+        html_unescape(text)
+    } else {
+        Cow::Borrowed(text)
+    })
 }
 
 /// Whether `url` is on a URL Defense host.
@@ -113,11 +144,28 @@ pub fn is_url_defense(url: &str) -> bool {
 
 /// Decodes exactly one layer.
 pub fn decode_layer(url: &str) -> Result<String, DecodeError> {
+    let mut bytes = Vec::new();
+    let html = layer_into(url, &mut bytes)?;
+    finish(&bytes, html).map(Cow::into_owned)
+}
+
+/// Writes the bytes one layer decodes to into `out` (cleared first). Returns whether they still
+/// need HTML references unescaped (v1 and v2 targets).
+fn layer_into(url: &str, out: &mut Vec<u8>) -> Result<bool, DecodeError> {
+    out.clear();
     match version_of(url) {
         None => Err(DecodeError::NotUrlDefense),
-        Some(Version::V1(query)) => decode_v1(query),
-        Some(Version::V2(query)) => decode_v2(query),
-        Some(Version::V3(rest)) => decode_v3(rest),
+        Some(Version::V1(query)) => {
+            let target = target_param(query, true).ok_or(DecodeError::MissingTarget("v1"))?;
+            unescape_target(target, false, out);
+            Ok(true)
+        }
+        Some(Version::V2(query)) => {
+            let target = target_param(query, false).ok_or(DecodeError::MissingTarget("v2"))?;
+            unescape_target(target, true, out);
+            Ok(true)
+        }
+        Some(Version::V3(rest)) => decode_v3(rest, out).map(|()| false),
         Some(Version::Unknown) => Err(DecodeError::UnknownVersion),
     }
 }
@@ -251,13 +299,13 @@ const HEX: [u8; 256] = {
     table
 };
 
-/// Percent-decodes `target` in one pass; for v2, `-` stands for `%` and `_` for `/`. An escape
-/// without two hex digits is kept as it is (as `%`).
-fn unescape_target(target: &str, v2: bool) -> Result<String, DecodeError> {
+/// Percent-decodes `target` into `out` in one pass; for v2, `-` stands for `%` and `_` for `/`. An
+/// escape without two hex digits is kept as it is (as `%`).
+fn unescape_target(target: &str, v2: bool, out: &mut Vec<u8>) {
     let bytes = target.as_bytes();
     let classes = if v2 { &V2_CLASSES } else { &V1_CLASSES };
     // Escapes come every few bytes in a v2 target: one loop over bytes beats copying stretches.
-    let mut out = Vec::with_capacity(bytes.len());
+    out.reserve(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -283,21 +331,6 @@ fn unescape_target(target: &str, v2: bool) -> Result<String, DecodeError> {
             }
         }
     }
-    let text = String::from_utf8(out).map_err(|_| DecodeError::InvalidUtf8)?;
-    Ok(match html_unescape(&text) {
-        Cow::Borrowed(_) => text,
-        Cow::Owned(unescaped) => unescaped,
-    })
-}
-
-fn decode_v1(query: &str) -> Result<String, DecodeError> {
-    let target = target_param(query, true).ok_or(DecodeError::MissingTarget("v1"))?;
-    unescape_target(target, false)
-}
-
-fn decode_v2(query: &str) -> Result<String, DecodeError> {
-    let target = target_param(query, false).ok_or(DecodeError::MissingTarget("v2"))?;
-    unescape_target(target, true)
 }
 
 /// Run lengths by token byte: `**X` stands for 2 + (index of X in the base64url alphabet) bytes;
@@ -315,8 +348,9 @@ const RUN_LENGTH: [u8; 256] = {
 /// Tables up to this many bytes are decoded on the stack; longer ones (rare) on the heap.
 const STACK_TABLE: usize = 256;
 
-/// `rest` is what follows `/v3/__`: `<mangled URL>__;<table>!<opaque>$`.
-fn decode_v3(rest: &str) -> Result<String, DecodeError> {
+/// `rest` is what follows `/v3/__`: `<mangled URL>__;<table>!<opaque>$`. Writes the bytes it
+/// stands for into `out`.
+fn decode_v3(rest: &str, out: &mut Vec<u8>) -> Result<(), DecodeError> {
     let (mangled, table_text) = find_v3_table(rest)?;
     let mut stack = [0u8; STACK_TABLE];
     let heap;
@@ -333,7 +367,7 @@ fn decode_v3(rest: &str) -> Result<String, DecodeError> {
     };
     let mangled_text = mangled;
     let mangled = mangled.as_bytes();
-    let mut out = Vec::with_capacity(mangled.len() + table.len());
+    out.reserve(mangled.len() + table.len());
     let mut used = 0usize;
     let mut i = 0usize;
     while i < mangled.len() {
@@ -368,7 +402,7 @@ fn decode_v3(rest: &str) -> Result<String, DecodeError> {
         used += count;
         i += width;
     }
-    String::from_utf8(out).map_err(|_| DecodeError::InvalidUtf8)
+    Ok(())
 }
 
 /// Splits `<mangled>__;<table>!...` at the last `__;` followed by a base64url table and `!`; the
