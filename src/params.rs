@@ -14,7 +14,8 @@ use schemars::generate::SchemaSettings;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, DeserializeOwned, Deserializer, IntoDeserializer};
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 
@@ -129,13 +130,56 @@ fn fold_key(key: &str) -> String {
         .collect()
 }
 
-/// Whether a value counts as "not given": null, an empty or blank string, an empty list.
-fn is_empty(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.trim().is_empty(),
-        Value::Array(a) => a.is_empty(),
-        _ => false,
+/// A parameter value as a request carries it: parsed JSON (the configuration), or the raw JSON
+/// text of one (action parameters, read straight from the request so large lists are not copied).
+pub trait ParamValue<'de>: IntoDeserializer<'de, serde_json::Error> {
+    /// Whether the value counts as "not given": null, an empty or blank string, an empty list.
+    fn is_empty(&self) -> bool;
+    /// The value as parsed JSON, to compare two spellings of one parameter.
+    fn to_value(&self) -> Value;
+}
+
+impl ParamValue<'_> for Value {
+    fn is_empty(&self) -> bool {
+        match self {
+            Value::Null => true,
+            Value::String(s) => s.trim().is_empty(),
+            Value::Array(a) => a.is_empty(),
+            _ => false,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl<'de> ParamValue<'de> for &'de RawValue {
+    fn is_empty(&self) -> bool {
+        let text = self.get();
+        match text.as_bytes().first() {
+            Some(b'n') => true, // the only valid JSON starting with 'n' is null
+            Some(b'[') => text[1..].trim_start().starts_with(']'),
+            // Without escapes the text between the quotes is the string itself.
+            Some(b'"') if !text.contains('\\') => text[1..text.len() - 1].trim().is_empty(),
+            Some(b'"') => serde_json::from_str::<String>(text).is_ok_and(|s| s.trim().is_empty()),
+            _ => false,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        serde_json::from_str(self.get()).unwrap_or(Value::Null)
+    }
+}
+
+/// The message of a JSON error without the " at line L column C" that errors read from raw text
+/// carry: the position within one parameter's value means nothing to the person who sent it.
+pub fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    match text.strip_suffix(&position) {
+        Some(message) => message.to_owned(),
+        None => text,
     }
 }
 
@@ -160,10 +204,14 @@ impl Noun {
 /// Reads `raw` into `T`: every accepted key spelling is mapped to its canonical key, empty values
 /// are dropped (so they take the default), and a value of the wrong kind or an unknown key becomes
 /// an `invalid_parameter` error naming the parameter and what it accepts.
-pub fn parse<T: DeserializeOwned + JsonSchema>(raw: Map<String, Value>, noun: Noun) -> Result<T> {
+pub fn parse<'de, T, V>(raw: impl IntoIterator<Item = (String, V)>, noun: Noun) -> Result<T>
+where
+    T: Deserialize<'de> + JsonSchema,
+    V: ParamValue<'de>,
+{
     let infos = describe::<T>();
-    let mut canonical: Map<String, Value> = Map::new();
-    let mut given_as: Vec<(String, String)> = Vec::new();
+    // (canonical key, value, key as given), in request order.
+    let mut canonical: Vec<(String, V, String)> = Vec::new();
     for (key, value) in raw {
         let folded = fold_key(&key);
         let info = infos.iter().find(|p| {
@@ -174,16 +222,11 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(raw: Map<String, Value>, noun: No
         let Some(info) = info else {
             return Err(unknown_key(&key, &infos, noun));
         };
-        if is_empty(&value) {
+        if value.is_empty() {
             continue;
         }
-        if let Some(previous) = canonical.get(&info.key) {
-            if *previous != value {
-                let first = given_as
-                    .iter()
-                    .find(|(k, _)| *k == info.key)
-                    .map(|(_, spelling)| spelling.as_str())
-                    .unwrap_or_default();
+        if let Some((_, previous, first)) = canonical.iter().find(|(k, ..)| *k == info.key) {
+            if previous.to_value() != value.to_value() {
                 return Err(Error::invalid_parameter(format!(
                     "The {} {} was given twice with different values, as \"{first}\" and \"{key}\". Give it once.",
                     noun.word(),
@@ -192,11 +235,10 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(raw: Map<String, Value>, noun: No
             }
             continue;
         }
-        given_as.push((info.key.clone(), key));
-        canonical.insert(info.key.clone(), value);
+        canonical.push((info.key.clone(), value, key));
     }
     for info in infos.iter().filter(|p| p.is_mandatory) {
-        if !canonical.contains_key(&info.key) {
+        if !canonical.iter().any(|(k, ..)| *k == info.key) {
             return Err(Error::invalid_parameter(format!(
                 "The {} {} is mandatory and was not given ({}).",
                 noun.word(),
@@ -205,17 +247,19 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(raw: Map<String, Value>, noun: No
             )));
         }
     }
-    serde_path_to_error::deserialize(Value::Object(canonical)).map_err(|err| {
+    let entries = canonical.into_iter().map(|(key, value, _)| (key, value));
+    let map = de::value::MapDeserializer::<_, serde_json::Error>::new(entries);
+    serde_path_to_error::deserialize(map).map_err(|err| {
         let key = err.path().iter().next().map(|s| s.to_string());
         let info = key.and_then(|k| infos.iter().find(|p| p.key == k));
+        let reason = without_position(err.inner());
         match info {
             Some(info) => Error::invalid_parameter(format!(
-                "Invalid value for the {} {}: {}",
+                "Invalid value for the {} {}: {reason}",
                 noun.word(),
                 label(info),
-                err.inner()
             )),
-            None => Error::invalid_parameter(format!("Invalid {}: {}", noun.word(), err.inner())),
+            None => Error::invalid_parameter(format!("Invalid {}: {reason}", noun.word())),
         }
     })
 }
@@ -331,93 +375,194 @@ impl JsonSchema for Integer {
     }
 }
 
-/// A list: a JSON array of strings, or one string the action splits.
+/// A list: a JSON array of strings, or one string the action splits. Items borrow from the request
+/// text where they can (`'a`); a string with JSON escapes is copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum List {
+pub enum List<'a> {
     /// Given as a JSON array.
-    Items(Vec<String>),
+    Items(Vec<Cow<'a, str>>),
     /// Given as one string.
-    Text(String),
+    Text(Cow<'a, str>),
 }
 
-impl Default for List {
+impl Default for List<'_> {
     fn default() -> Self {
         List::Items(Vec::new())
     }
 }
 
-impl List {
+impl<'a> List<'a> {
     /// The items, a string split at commas and newlines; each trimmed, empty ones dropped.
     pub fn split_commas(&self) -> Vec<String> {
-        self.split_with(|text| text.split([',', '\n']).map(str::to_owned).collect())
+        self.split_with(|text| text.split([',', '\n']).collect())
     }
 
-    /// The items, a string split by `split`; each trimmed, empty ones dropped.
-    pub fn split_with(&self, split: impl Fn(&str) -> Vec<String>) -> Vec<String> {
-        self.clone().into_split_with(split)
+    /// The items, a string cut into pieces by `split`; each trimmed, empty ones dropped.
+    pub fn split_with(&self, split: impl Fn(&str) -> Vec<&str>) -> Vec<String> {
+        self.clone()
+            .into_items(split)
+            .into_iter()
+            .map(Cow::into_owned)
+            .collect()
     }
 
-    /// As [`List::split_with`], consuming the list so that large lists are not copied.
-    pub fn into_split_with(self, split: impl Fn(&str) -> Vec<String>) -> Vec<String> {
+    /// As [`List::split_with`], consuming the list and keeping items borrowed where they were, so
+    /// that large lists are not copied.
+    pub fn into_items(self, split: impl Fn(&str) -> Vec<&str>) -> Vec<Cow<'a, str>> {
         let items = match self {
             List::Items(items) => items,
-            List::Text(text) => split(&text),
+            List::Text(Cow::Borrowed(text)) => split(text).into_iter().map(Cow::Borrowed).collect(),
+            List::Text(Cow::Owned(text)) => split(&text)
+                .into_iter()
+                .map(|piece| Cow::Owned(piece.to_owned()))
+                .collect(),
         };
         items
             .into_iter()
-            .filter_map(|s| {
-                let trimmed = s.trim();
-                if trimmed.is_empty() {
-                    None
-                } else if trimmed.len() == s.len() {
-                    Some(s)
-                } else {
-                    Some(trimmed.to_owned())
+            .filter_map(|item| match item {
+                Cow::Borrowed(s) => Some(Cow::Borrowed(s.trim())).filter(|s| !s.is_empty()),
+                Cow::Owned(s) => {
+                    let trimmed = s.trim();
+                    if trimmed.is_empty() {
+                        None
+                    } else if trimmed.len() == s.len() {
+                        Some(Cow::Owned(s))
+                    } else {
+                        Some(Cow::Owned(trimmed.to_owned()))
+                    }
                 }
             })
             .collect()
     }
 }
 
-impl<'de> Deserialize<'de> for List {
+impl<'de: 'a, 'a> Deserialize<'de> for List<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        // A visitor rather than a detour through `Value`: lists can hold tens of thousands of URLs.
+        // Visitors rather than a detour through `Value`: lists can hold tens of thousands of URLs,
+        // and each is borrowed from the request unless it holds escapes.
         struct ListVisitor;
         impl<'de> de::Visitor<'de> for ListVisitor {
-            type Value = List;
+            type Value = List<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a list of strings or a comma-separated string")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<List, E> {
-                Ok(List::Text(v.to_owned()))
+            fn visit_borrowed_str<E: de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(List::Text(Cow::Borrowed(v)))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<List, E> {
-                Ok(List::Text(v))
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(List::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Self::Value, E> {
+                Ok(List::Text(Cow::Owned(v)))
             }
             fn visit_seq<A: de::SeqAccess<'de>>(
                 self,
                 mut seq: A,
-            ) -> std::result::Result<List, A::Error> {
+            ) -> std::result::Result<Self::Value, A::Error> {
                 let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
-                while let Some(item) = seq.next_element::<Value>()? {
-                    match item {
-                        Value::String(s) => items.push(s),
-                        other => {
-                            return Err(de::Error::custom(format_args!(
-                                "expected a list of strings, found the item {}",
-                                short(&other)
-                            )))
-                        }
-                    }
+                while let Some(Item(item)) = seq.next_element::<Item<'de>>()? {
+                    items.push(item);
                 }
                 Ok(List::Items(items))
             }
         }
+
+        /// One list item: a string, borrowed where possible; anything else is refused by value.
+        struct Item<'a>(Cow<'a, str>);
+        impl<'de: 'a, 'a> Deserialize<'de> for Item<'a> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                struct ItemVisitor;
+                impl<'de> de::Visitor<'de> for ItemVisitor {
+                    type Value = Item<'de>;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_borrowed_str<E: de::Error>(
+                        self,
+                        v: &'de str,
+                    ) -> std::result::Result<Self::Value, E> {
+                        Ok(Item(Cow::Borrowed(v)))
+                    }
+                    fn visit_str<E: de::Error>(
+                        self,
+                        v: &str,
+                    ) -> std::result::Result<Self::Value, E> {
+                        Ok(Item(Cow::Owned(v.to_owned())))
+                    }
+                    fn visit_string<E: de::Error>(
+                        self,
+                        v: String,
+                    ) -> std::result::Result<Self::Value, E> {
+                        Ok(Item(Cow::Owned(v)))
+                    }
+                    // Anything else is read whole, so that the message can show it.
+                    fn visit_bool<E: de::Error>(
+                        self,
+                        v: bool,
+                    ) -> std::result::Result<Self::Value, E> {
+                        Err(not_a_string(Value::Bool(v)))
+                    }
+                    fn visit_i64<E: de::Error>(
+                        self,
+                        v: i64,
+                    ) -> std::result::Result<Self::Value, E> {
+                        Err(not_a_string(Value::from(v)))
+                    }
+                    fn visit_u64<E: de::Error>(
+                        self,
+                        v: u64,
+                    ) -> std::result::Result<Self::Value, E> {
+                        Err(not_a_string(Value::from(v)))
+                    }
+                    fn visit_f64<E: de::Error>(
+                        self,
+                        v: f64,
+                    ) -> std::result::Result<Self::Value, E> {
+                        Err(not_a_string(Value::from(v)))
+                    }
+                    fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+                        Err(not_a_string(Value::Null))
+                    }
+                    fn visit_seq<A: de::SeqAccess<'de>>(
+                        self,
+                        mut seq: A,
+                    ) -> std::result::Result<Self::Value, A::Error> {
+                        let mut items = Vec::new();
+                        while let Some(item) = seq.next_element::<Value>()? {
+                            items.push(item);
+                        }
+                        Err(not_a_string(Value::Array(items)))
+                    }
+                    fn visit_map<A: de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> std::result::Result<Self::Value, A::Error> {
+                        let mut object = serde_json::Map::new();
+                        while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                            object.insert(key, value);
+                        }
+                        Err(not_a_string(Value::Object(object)))
+                    }
+                }
+                d.deserialize_any(ItemVisitor)
+            }
+        }
+
+        fn not_a_string<E: de::Error>(item: Value) -> E {
+            E::custom(format_args!(
+                "expected a list of strings, found the item {}",
+                short(&item)
+            ))
+        }
+
         d.deserialize_any(ListVisitor)
     }
 }
 
-impl Serialize for List {
+impl Serialize for List<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         match self {
             List::Items(items) => items.serialize(s),
@@ -426,7 +571,7 @@ impl Serialize for List {
     }
 }
 
-impl JsonSchema for List {
+impl JsonSchema for List<'_> {
     fn inline_schema() -> bool {
         true
     }
@@ -533,10 +678,11 @@ mod tests {
     }
 
     #[derive(Debug, Deserialize, JsonSchema)]
-    struct Sample {
+    struct Sample<'a> {
         /// Ids.
         #[schemars(extend("x-display-name" = "Campaign ID", "x-aliases" = ["campaign_ids"]))]
-        campaign_id: List,
+        #[serde(borrow)]
+        campaign_id: List<'a>,
         /// A flag.
         #[serde(default = "yes")]
         #[schemars(extend("x-display-name" = "Create Insight"))]
@@ -555,7 +701,7 @@ mod tests {
         Flag(true)
     }
 
-    fn parse_sample(v: Value) -> Result<Sample> {
+    fn parse_sample(v: Value) -> Result<Sample<'static>> {
         parse(v.as_object().unwrap().clone(), Noun::Parameter)
     }
 
@@ -574,6 +720,26 @@ mod tests {
         assert_eq!(s.campaign_id, List::Items(vec!["x".into()]));
         assert_eq!(s.mode, Some(Choice(Mode::Auto)));
         assert!(s.create_insight.0, "default applies");
+    }
+
+    #[test]
+    fn raw_values_count_as_empty_like_parsed_ones() {
+        for (raw, empty) in [
+            ("null", true),
+            ("[ ]", true),
+            (r#""  ""#, true),
+            (r#"" \t\n ""#, true),
+            (r#""\u0020""#, true),
+            (r#""x""#, false),
+            ("[\"\"]", false),
+            ("0", false),
+            ("false", false),
+            ("{}", false),
+        ] {
+            let value: &RawValue = serde_json::from_str(raw).unwrap();
+            assert_eq!(value.is_empty(), empty, "{raw}");
+            assert_eq!(value.to_value().is_empty(), empty, "{raw} parsed");
+        }
     }
 
     #[test]

@@ -39,8 +39,8 @@ pub struct Echo {
     pub alert_group_identifiers: Vec<String>,
 }
 
-/// Parses the request bytes. On failure, returns the error with whatever could be echoed.
-pub fn parse(input: &[u8]) -> std::result::Result<Request, Box<(Error, Echo)>> {
+/// Checks the size and the encoding of the request bytes, and takes them as text.
+pub fn text(input: Vec<u8>) -> std::result::Result<String, Box<(Error, Echo)>> {
     let fail = |message: String| Box::new((Error::invalid_request(message), Echo::default()));
     if input.len() > MAX_REQUEST_BYTES {
         return Err(fail(format!(
@@ -48,39 +48,97 @@ pub fn parse(input: &[u8]) -> std::result::Result<Request, Box<(Error, Echo)>> {
             MAX_REQUEST_BYTES / (1024 * 1024)
         )));
     }
-    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-    let text = std::str::from_utf8(input).map_err(|e| {
+    let bom = if input.starts_with(BOM.as_bytes()) {
+        BOM.len()
+    } else {
+        0
+    };
+    String::from_utf8(input).map_err(|e| {
         fail(format!(
             "The request is not UTF-8 text (invalid byte at offset {}); send it as UTF-8 JSON.",
-            e.valid_up_to()
+            e.utf8_error().valid_up_to() - bom
         ))
-    })?;
+    })
+}
+
+const BOM: &str = "\u{feff}";
+
+/// Parses the request text; parameters stay borrowed from it. On failure, returns the error with
+/// whatever could be echoed.
+pub fn parse(text: &str) -> std::result::Result<Request<'_>, Box<(Error, Echo)>> {
+    let text = text.strip_prefix(BOM).unwrap_or(text);
     if text.trim().is_empty() {
-        return Err(fail(
-            "The request is empty: pipe one JSON object on stdin, e.g. {\"action\": \"ping\"}."
-                .into(),
-        ));
-    }
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| fail(format!("The request is not valid JSON: {e}.")))?;
-    if !value.is_object() {
-        return Err(fail(format!(
-            "The request must be a JSON object such as {{\"action\": \"ping\"}}, not {}.",
-            kind_of(&value)
+        return Err(Box::new((
+            Error::invalid_request(
+                "The request is empty: pipe one JSON object on stdin, e.g. {\"action\": \"ping\"}.",
+            ),
+            Echo::default(),
         )));
     }
+    // Straight into the typed request, the fast way for the requests that are fine. A struct also
+    // reads from a JSON array (positionally), so only an object is tried. Whatever fails is
+    // explained by the slower checks below.
+    let mut typed_error = None;
+    if text.trim_start().starts_with('{') {
+        let mut json = serde_json::Deserializer::from_str(text);
+        match serde_path_to_error::deserialize::<_, Request>(&mut json) {
+            Ok(request) if json.end().is_ok() => return Ok(request),
+            Ok(_) => {} // trailing characters: the JSON check below words it
+            Err(e) => typed_error = Some(e),
+        }
+    }
+    Err(explain(text, typed_error))
+}
+
+/// Why a request did not parse, in the words of the checks in order: JSON, object, field types.
+fn explain(
+    text: &str,
+    typed: Option<serde_path_to_error::Error<serde_json::Error>>,
+) -> Box<(Error, Echo)> {
+    let fail = |message: String, echo: Echo| Box::new((Error::invalid_request(message), echo));
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(e) => {
+            return fail(
+                format!("The request is not valid JSON: {e}."),
+                Echo::default(),
+            )
+        }
+    };
+    if !value.is_object() {
+        return fail(
+            format!(
+                "The request must be a JSON object such as {{\"action\": \"ping\"}}, not {}.",
+                kind_of(&value)
+            ),
+            Echo::default(),
+        );
+    }
     let echo = echo_of(&value);
-    serde_path_to_error::deserialize::<_, Request>(value).map_err(|err| {
-        let path = err.path().to_string();
-        // The inner message can quote the offending value; under `configuration` that may be
-        // the secret, so only the location is reported there.
-        let message = if path == "configuration" || path.starts_with("configuration.") {
-            format!("The request field `{path}` has the wrong type: `configuration` must be an object of strings, numbers and booleans.")
-        } else {
-            format!("The request field `{path}` is invalid: {}.", err.inner())
-        };
-        Box::new((Error::new(ErrorCode::InvalidRequest, message), echo))
-    })
+    let Some(typed) = typed else {
+        return fail(
+            "The request could not be read as a JSON object.".into(),
+            echo,
+        );
+    };
+    let path = typed.path().to_string();
+    // The inner message can quote the offending value; under `configuration` that may be the
+    // secret, so only the location is reported there.
+    let message = if path == "configuration" || path.starts_with("configuration.") {
+        format!("The request field `{path}` has the wrong type: `configuration` must be an object of strings, numbers and booleans.")
+    } else if path == "." {
+        // The request as a whole, e.g. a field given twice.
+        format!(
+            "The request is invalid: {}. Give each field once.",
+            crate::params::without_position(typed.inner())
+        )
+    } else {
+        format!(
+            "The request field `{path}` is invalid: {}.",
+            crate::params::without_position(typed.inner())
+        )
+    };
+    Box::new((Error::new(ErrorCode::InvalidRequest, message), echo))
 }
 
 /// Best-effort echo fields of a request that did not parse as a whole.
@@ -135,20 +193,38 @@ mod tests {
     use super::*;
 
     fn message(input: &[u8]) -> String {
-        parse(input).unwrap_err().0.message
+        match text(input.to_vec()) {
+            Ok(t) => parse(&t).unwrap_err().0.message,
+            Err(e) => e.0.message,
+        }
     }
 
     #[test]
     fn bom_and_aliases_are_accepted() {
-        let r = parse(b"\xEF\xBB\xBF{\"action\":\"ping\",\"case_id\":7,\"target_entities\":[{\"Identifier\":\"A\",\"EntityType\":\"DestinationURL\",\"AdditionalProperties\":{\"OriginalIdentifier\":\"a\"}}],\"platform_extra\":1}").unwrap();
+        let r = parse("\u{feff}{\"action\":\"ping\",\"case_id\":7,\"target_entities\":[{\"Identifier\":\"A\",\"EntityType\":\"DestinationURL\",\"AdditionalProperties\":{\"OriginalIdentifier\":\"a\"}}],\"platform_extra\":1}").unwrap();
         assert_eq!(r.case_id, Some(CaseId("7".into())));
         assert_eq!(r.target_entities[0].value(), "a");
-        let r = parse(br#"{"parameters": null, "target_entities": null}"#).unwrap();
-        assert!(r.parameters.is_empty() && r.target_entities.is_empty());
+        let r = parse(r#"{"parameters": null, "target_entities": null}"#).unwrap();
+        assert!(r.parameters.0.is_empty() && r.target_entities.is_empty());
+        // Parameters stay raw text, in request order, a repeated key kept twice.
+        let r = parse(r#"{"parameters": {"b": [1, "x"], "a": null, "b": " "}}"#).unwrap();
+        let raw: Vec<(&str, &str)> = r
+            .parameters
+            .0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.get()))
+            .collect();
+        assert_eq!(raw, [("b", r#"[1, "x"]"#), ("a", "null"), ("b", r#"" ""#)]);
     }
 
     #[test]
     fn unusable_input_says_what_to_fix() {
+        assert_eq!(
+            message(br#"{"action": "ping", "action": "decode_url"}"#),
+            "The request is invalid: duplicate field `action`. Give each field once."
+        );
+        assert!(message(b"\xEF\xBB\xBF{\xff}").contains("invalid byte at offset 1"));
+        assert!(message(b"{} []").contains("trailing characters"));
         assert!(message(b" \n").starts_with("The request is empty"));
         assert!(message(b"{").starts_with("The request is not valid JSON"));
         assert!(message(b"[1]").contains("not an array"));
@@ -166,7 +242,7 @@ mod tests {
     #[test]
     fn configuration_errors_do_not_quote_values() {
         let (e, echo) =
-            *parse(br#"{"case_id": "9", "configuration": "password=hunter2"}"#).unwrap_err();
+            *parse(r#"{"case_id": "9", "configuration": "password=hunter2"}"#).unwrap_err();
         assert!(!e.message.contains("hunter2"), "{}", e.message);
         assert_eq!(echo.case_id.as_deref(), Some("9"));
     }

@@ -6,6 +6,7 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
@@ -15,7 +16,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorCode};
 use crate::request::{self, Echo};
 use crate::scope;
-use crate::wire::{Envelope, ExecutionState, Metrics};
+use crate::wire::{Envelope, ExecutionState, Metrics, RawParams};
 
 /// How long before the platform's deadline work stops: requests are cut at that point and the
 /// actions report what they finished.
@@ -32,9 +33,13 @@ pub fn execute(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Envelope {
     let started = std::time::Instant::now();
-    let prepared = prepare(&input, cli_action, env);
-    // Large requests hold megabytes of text that the parsed request no longer needs.
-    drop(input);
+    // Shared: parameters borrow from it, and a result may keep slices of it (Decode URL's
+    // encoded URLs) instead of copying them.
+    let text = request::text(input).map(Arc::new);
+    let prepared = match &text {
+        Ok(text) => prepare(text, cli_action, env),
+        Err(rejected) => Err(rejection((**rejected).clone(), cli_action)),
+    };
     let (echo, action, outcome, http_requests) = match prepared {
         Err(rejection) => {
             let (echo, action, error) = *rejection;
@@ -64,27 +69,30 @@ pub fn execute(
     )
 }
 
-struct Prepared {
+struct Prepared<'a> {
     echo: Echo,
     action: Action,
     ctx: Context,
-    parameters: serde_json::Map<String, serde_json::Value>,
+    parameters: RawParams<'a>,
 }
 
 type Rejection = Box<(Echo, Option<Action>, Error)>;
 
+/// A request that could not be read, with the action named on the command line if it was not.
+fn rejection(rejected: (Error, Echo), cli_action: Option<&str>) -> Rejection {
+    let (error, mut echo) = rejected;
+    echo.action = cli_action.map(str::to_owned).or(echo.action);
+    let action = echo.action.as_deref().and_then(Action::resolve);
+    Box::new((echo, action, error))
+}
+
 /// Everything that can be checked before the action starts.
-fn prepare(
-    input: &[u8],
+fn prepare<'a>(
+    text: &'a Arc<String>,
     cli_action: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Prepared, Rejection> {
-    let request = request::parse(input).map_err(|rejected| {
-        let (error, mut echo) = *rejected;
-        echo.action = cli_action.map(str::to_owned).or(echo.action);
-        let action = echo.action.as_deref().and_then(Action::resolve);
-        Box::new((echo, action, error))
-    })?;
+) -> Result<Prepared<'a>, Rejection> {
+    let request = request::parse(text).map_err(|rejected| rejection(*rejected, cli_action))?;
     let mut echo = request::echo_of_request(&request);
     let action = resolve_action(request.action.as_deref(), cli_action).map_err(|e| {
         echo.action = cli_action.map(str::to_owned).or(echo.action.clone());
@@ -102,7 +110,7 @@ fn prepare(
     Ok(Prepared {
         echo,
         action,
-        ctx: Context::new(entities, config, deadline, now),
+        ctx: Context::new(entities, config, deadline, now, Arc::clone(text)),
         parameters: request.parameters,
     })
 }
@@ -168,11 +176,7 @@ fn working_deadline(deadline_ms: u64) -> Result<Instant, Error> {
 
 /// Runs the action on a single-threaded runtime: TAP calls are I/O-bound, and one thread starts
 /// fastest.
-fn run_action(
-    action: Action,
-    ctx: &Context,
-    parameters: serde_json::Map<String, serde_json::Value>,
-) -> Outcome {
+fn run_action(action: Action, ctx: &Context, parameters: RawParams<'_>) -> Outcome {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -4,18 +4,22 @@
 //! (see `schema.rs`) and a test fails when the checked-in files drift.
 
 use std::fmt;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorCode};
 
 /// One action request, as a SOAR platform sends it. Unknown top-level fields are ignored.
+// The parameters stay raw JSON text borrowed from the request (`'a`): each is read into its
+// action's typed parameter only once, so a list of fifty thousand URLs is never copied first.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[schemars(title = "proofpoint-tap action request")]
-pub struct Request {
+pub struct Request<'a> {
     /// The action to run: `ping`, `decode_url`, `get_campaign`, or one of their tool, script or
     /// display names (case-insensitive). May be given on the command line instead.
     #[serde(default)]
@@ -34,8 +38,9 @@ pub struct Request {
     #[serde(default)]
     pub scope: Option<String>,
     /// The action's parameters, by snake_case key or SOAR display name.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub parameters: Map<String, Value>,
+    #[serde(default, borrow)]
+    #[schemars(with = "Map<String, Value>")]
+    pub parameters: RawParams<'a>,
     /// The integration instance settings; see `integration.json`. Missing values fall back to the
     /// environment.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -43,6 +48,43 @@ pub struct Request {
     /// The platform's deadline for the action, in milliseconds since the Unix epoch.
     #[serde(default)]
     pub execution_deadline_unix_time_ms: Option<u64>,
+}
+
+/// The request's `parameters` object: each key with the raw JSON text of its value, in request
+/// order (a key given twice appears twice). `null` reads as no parameters.
+#[derive(Debug, Clone, Default)]
+pub struct RawParams<'a>(pub Vec<(String, &'a RawValue)>);
+
+impl Serialize for RawParams<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawParams<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawParamsVisitor;
+        impl<'de> Visitor<'de> for RawParamsVisitor {
+            type Value = RawParams<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(RawParams::default())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(RawParams::default())
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+                    entries.push(entry);
+                }
+                Ok(RawParams(entries))
+            }
+        }
+        deserializer.deserialize_any(RawParamsVisitor)
+    }
 }
 
 /// A case id, accepted as a string or an integer.
@@ -216,27 +258,54 @@ pub enum DecodeSource {
 /// where its text is.
 #[derive(Debug, Clone, Default)]
 pub struct DecodedUrls {
-    buffers: Vec<String>,
-    /// The buffer [`DecodedUrls::push_text`] appends to, once created.
-    own: Option<usize>,
+    buffers: Vec<Buffer>,
+    /// Texts kept one at a time by [`DecodedUrls::push_text`].
+    own: String,
     entries: Vec<DecodedEntry>,
 }
 
 #[derive(Debug, Clone)]
+enum Buffer {
+    Own(String),
+    /// Text shared with others, such as the request the encoded URLs were read from.
+    Shared(Arc<String>),
+}
+
+impl Buffer {
+    fn as_str(&self) -> &str {
+        match self {
+            Buffer::Own(s) => s,
+            Buffer::Shared(s) => s,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
 struct DecodedEntry {
-    encoded_url: String,
-    text: TextRef,
+    encoded_url: TextRef,
+    decoded_url: TextRef,
     source: DecodeSource,
     extra: Option<Box<Map<String, Value>>>,
 }
 
-/// Where a decoded text is kept in a [`DecodedUrls`]: a buffer number and a byte range in it.
+/// Where a text is kept in a [`DecodedUrls`]: a buffer and a byte range in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextRef {
-    /// As returned by [`DecodedUrls::add_buffer`].
-    pub buffer: usize,
+    /// As returned by [`DecodedUrls::add_buffer`] or [`DecodedUrls::add_shared`]; `None` for the
+    /// texts kept by [`DecodedUrls::push_text`].
+    pub buffer: Option<usize>,
     /// Byte range of the text in that buffer.
     pub range: std::ops::Range<usize>,
+}
+
+impl TextRef {
+    /// `range` of buffer `buffer`.
+    pub fn new(buffer: usize, range: std::ops::Range<usize>) -> Self {
+        TextRef {
+            buffer: Some(buffer),
+            range,
+        }
+    }
 }
 
 /// One decoded URL, as read from a [`DecodedUrls`].
@@ -253,46 +322,63 @@ pub struct DecodedUrl<'a> {
 }
 
 impl DecodedUrls {
-    /// Takes a buffer of decoded texts; [`TextRef`]s into it use the number returned.
-    pub fn add_buffer(&mut self, text: String) -> usize {
-        self.buffers.push(text);
-        self.buffers.len() - 1
-    }
-
-    /// Keeps one text decoded on its own (an API answer) and says where it is.
-    pub fn push_text(&mut self, text: &str) -> TextRef {
-        let buffer = match self.own {
-            Some(b) => b,
-            None => {
-                let b = self.add_buffer(String::new());
-                self.own = Some(b);
-                b
-            }
-        };
-        let own = &mut self.buffers[buffer];
-        let start = own.len();
-        own.push_str(text);
-        TextRef {
-            buffer,
-            range: start..own.len(),
+    /// An empty list with room for `n` entries.
+    pub fn with_capacity(n: usize) -> Self {
+        DecodedUrls {
+            entries: Vec::with_capacity(n),
+            ..DecodedUrls::default()
         }
     }
 
-    /// Adds an entry; `text` must come from this list's buffers.
+    /// Takes a buffer of texts; [`TextRef`]s into it use the number returned.
+    pub fn add_buffer(&mut self, text: String) -> usize {
+        self.buffers.push(Buffer::Own(text));
+        self.buffers.len() - 1
+    }
+
+    /// Keeps a shared text (the request) as a buffer, so that slices of it need no copy.
+    pub fn add_shared(&mut self, text: Arc<String>) -> usize {
+        self.buffers.push(Buffer::Shared(text));
+        self.buffers.len() - 1
+    }
+
+    /// Keeps a text of its own (an API answer, a URL with escapes) and says where it is.
+    pub fn push_text(&mut self, text: &str) -> TextRef {
+        let start = self.own.len();
+        self.own.push_str(text);
+        TextRef {
+            buffer: None,
+            range: start..self.own.len(),
+        }
+    }
+
+    /// Adds an entry; the texts must be kept in this list's buffers.
     pub fn push(
         &mut self,
-        encoded_url: String,
-        text: TextRef,
+        encoded_url: TextRef,
+        decoded_url: TextRef,
         source: DecodeSource,
         extra: Option<Box<Map<String, Value>>>,
     ) {
-        debug_assert!(self.buffers[text.buffer].get(text.range.clone()).is_some());
         self.entries.push(DecodedEntry {
             encoded_url,
-            text,
+            decoded_url,
             source,
             extra,
         });
+    }
+
+    /// The whole text of a buffer.
+    pub fn text(&self, buffer: usize) -> &str {
+        self.buffers[buffer].as_str()
+    }
+
+    fn resolve(&self, at: &TextRef) -> &str {
+        let buffer = match at.buffer {
+            Some(b) => self.buffers[b].as_str(),
+            None => &self.own,
+        };
+        &buffer[at.range.clone()]
     }
 
     /// Number of entries.
@@ -308,8 +394,8 @@ impl DecodedUrls {
     /// The entries in order.
     pub fn iter(&self) -> impl Iterator<Item = DecodedUrl<'_>> {
         self.entries.iter().map(|e| DecodedUrl {
-            encoded_url: &e.encoded_url,
-            decoded_url: &self.buffers[e.text.buffer][e.text.range.clone()],
+            encoded_url: self.resolve(&e.encoded_url),
+            decoded_url: self.resolve(&e.decoded_url),
             source: e.source,
             extra: e.extra.as_deref(),
         })

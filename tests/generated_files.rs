@@ -79,7 +79,7 @@ fn example_requests_name_their_action_and_parse() {
         let example = action.example();
         assert_eq!(example["action"], action.info().name);
         let text = example.to_string();
-        assert!(proofpoint_tap::request::parse(text.as_bytes()).is_ok());
+        assert!(proofpoint_tap::request::parse(&text).is_ok());
     }
 }
 

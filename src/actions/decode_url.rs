@@ -4,7 +4,10 @@
 //! Local decoding is the default because `POST /v2/url/decode` is throttled to 1 800 calls a day
 //! and every URL Defense format in use decodes without it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -45,12 +48,13 @@ pub enum DecodeMode {
 /// Parameters of Decode URL.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(title = "Decode URL parameters")]
-pub struct Params {
+pub struct Params<'a> {
     /// URLs to decode, as a list or one string. A string is split only where a comma or newline is
     /// followed by http:// or https://, since URL Defense URLs contain commas.
     #[serde(default)]
     #[schemars(extend("x-display-name" = "Encoded URLs", "x-aliases" = ["encoded_ur_ls"]))]
-    pub encoded_urls: List,
+    #[serde(borrow)]
+    pub encoded_urls: List<'a>,
     /// Create a DestinationURL entity for each decoded URL that is not already a target entity.
     #[serde(default = "yes")]
     #[schemars(extend("x-display-name" = "Create URL Entities"))]
@@ -67,7 +71,7 @@ fn yes() -> Flag {
 
 /// Splits a string of URLs at each comma or newline followed by optional whitespace and
 /// `http://` or `https://`.
-pub fn split_urls(text: &str) -> Vec<String> {
+pub fn split_urls(text: &str) -> Vec<&str> {
     let mut items = Vec::new();
     let mut start = 0;
     for (i, c) in text.char_indices() {
@@ -80,24 +84,34 @@ pub fn split_urls(text: &str) -> Vec<String> {
                 .is_some_and(|h| h.eq_ignore_ascii_case(scheme))
         });
         if starts_url {
-            items.push(text[start..i].to_owned());
+            items.push(&text[start..i]);
             start = i + 1;
         }
     }
-    items.push(text[start..].to_owned());
+    items.push(&text[start..]);
     items
 }
 
 /// One URL's result.
 enum Decoded {
     Ok {
-        text: TextRef,
+        encoded: TextRef,
+        decoded: TextRef,
         source: DecodeSource,
         extra: Option<Box<Map<String, Value>>>,
     },
     Failed(Error),
     /// Left for the API; holds the local reason, if local decoding was tried.
     Pending(Option<Error>),
+}
+
+/// Where `part` lies in `whole`, when it is a slice of that very text (not merely equal to some of
+/// it). Found by address, so it costs nothing; lets results point into the request instead of
+/// copying the URLs out of it.
+fn slice_range(whole: &str, part: &str) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let range = start..start.checked_add(part.len())?;
+    (whole.get(range.clone())?.as_ptr() == part.as_ptr()).then_some(range)
 }
 
 /// URLs per call to the decode API.
@@ -107,7 +121,7 @@ const API_BATCH: usize = 200;
 const PARALLEL_FROM: usize = 4096;
 
 /// Runs Decode URL.
-pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
+pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let Params {
         encoded_urls,
         create_url_entities: Flag(create_entities),
@@ -121,23 +135,30 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
         ));
     }
     let api_usable = mode == DecodeMode::Api || ctx.config.credentials().is_ok();
-    let mut list = DecodedUrls::default();
+    let mut list = DecodedUrls::with_capacity(inputs.len());
+    // Encoded URLs read straight from the request are kept as slices of it, not copied.
+    let request = list.add_shared(Arc::clone(&ctx.request_text));
     let mut results: Vec<Decoded> = if mode == DecodeMode::Api {
         inputs.iter().map(|_| Decoded::Pending(None)).collect()
     } else {
         let mut results = Vec::with_capacity(inputs.len());
         let mut urls = inputs.iter();
-        for part in decode_all(&inputs) {
+        for part in decode_all(&inputs, &ctx.request_text) {
             let buffer = list.add_buffer(part.text);
             for (result, url) in part.results.into_iter().zip(urls.by_ref()) {
                 results.push(match result {
-                    Ok(range) => Decoded::Ok {
-                        text: TextRef { buffer, range },
+                    Ok(local) => Decoded::Ok {
+                        encoded: match local.in_request {
+                            Some(range) => TextRef::new(request, range),
+                            None => list.push_text(url),
+                        },
+                        decoded: TextRef::new(buffer, local.decoded),
                         source: DecodeSource::Local,
                         extra: None,
                     },
                     Err(e) => {
-                        let error = Error::new(e.code(), e.to_string()).with_subject(url.clone());
+                        let error =
+                            Error::new(e.code(), e.to_string()).with_subject(url.to_string());
                         if mode == DecodeMode::Auto && api_usable && e.worth_asking_the_api() {
                             Decoded::Pending(Some(error))
                         } else {
@@ -159,11 +180,17 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
             Err(e) => api_failure = Some(e),
             Ok(client) => {
                 for batch in pending.chunks(API_BATCH) {
-                    let urls: Vec<String> = batch.iter().map(|&i| inputs[i].clone()).collect();
+                    let urls: Vec<String> = batch.iter().map(|&i| inputs[i].to_string()).collect();
                     match client.decode_urls(&urls).await {
-                        Ok(answer) => {
-                            apply_api_answer(&mut results, &mut list, batch, &urls, answer.urls)
-                        }
+                        Ok(answer) => apply_api_answer(
+                            &mut results,
+                            &mut list,
+                            request,
+                            batch,
+                            &inputs,
+                            &urls,
+                            answer.urls,
+                        ),
                         Err(e) => {
                             api_failure = Some(e);
                             break;
@@ -177,22 +204,34 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
 }
 
 /// Part of the inputs decoded locally: the decoded texts back to back in one buffer, and for each
-/// URL where its text is or why it could not be decoded.
+/// URL where its text is (and where the URL itself is in the request, when it is a slice of it) or
+/// why it could not be decoded.
 struct Part {
     text: String,
-    results: Vec<std::result::Result<std::ops::Range<usize>, urldefense::DecodeError>>,
+    results: Vec<std::result::Result<Local, urldefense::DecodeError>>,
 }
 
-fn decode_part(urls: &[String]) -> Part {
+/// One URL decoded locally.
+struct Local {
+    /// Where the URL is in the request, if it is a slice of it.
+    in_request: Option<Range<usize>>,
+    /// Where its decoded text is in the part's buffer.
+    decoded: Range<usize>,
+}
+
+fn decode_part(urls: &[Cow<'_, str>], request: &str) -> Part {
     // A decoded URL is never longer than its URL Defense form, so the buffer is allocated once;
     // what stays unused is never touched, and costs no memory.
-    let mut text = String::with_capacity(urls.iter().map(String::len).sum());
+    let mut text = String::with_capacity(urls.iter().map(|u| u.len()).sum());
     let mut scratch = urldefense::Scratch::default();
     let results = urls
         .iter()
         .map(|url| {
             let start = text.len();
-            urldefense::decode_into(url, &mut text, &mut scratch).map(|()| start..text.len())
+            urldefense::decode_into(url, &mut text, &mut scratch).map(|()| Local {
+                in_request: slice_range(request, url),
+                decoded: start..text.len(),
+            })
         })
         .collect();
     Part { text, results }
@@ -200,18 +239,18 @@ fn decode_part(urls: &[String]) -> Part {
 
 /// Decodes every URL locally, in input order; on several threads when there are many, the
 /// calling thread taking the first part.
-fn decode_all(inputs: &[String]) -> Vec<Part> {
+fn decode_all(inputs: &[Cow<'_, str>], request: &str) -> Vec<Part> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     if inputs.len() < PARALLEL_FROM || threads < 2 {
-        return vec![decode_part(inputs)];
+        return vec![decode_part(inputs, request)];
     }
     let mut parts = inputs.chunks(inputs.len().div_ceil(threads));
     let first = parts.next().unwrap_or_default();
     std::thread::scope(|scope| {
         let workers: Vec<_> = parts
-            .map(|part| scope.spawn(move || decode_part(part)))
+            .map(|part| scope.spawn(move || decode_part(part, request)))
             .collect();
-        let mine = decode_part(first);
+        let mine = decode_part(first, request);
         std::iter::once(mine)
             .chain(workers.into_iter().map(|w| {
                 w.join()
@@ -221,32 +260,40 @@ fn decode_all(inputs: &[String]) -> Vec<Part> {
     })
 }
 
-/// Target entity URLs first, then the parameter's; duplicates removed, order kept.
-fn inputs(ctx: &Context, encoded_urls: List) -> Vec<String> {
-    let mut all: Vec<String> = ctx
+/// Target entity URLs first, then the parameter's; duplicates removed, order kept. URLs stay
+/// borrowed from the request and the entities.
+fn inputs<'a>(ctx: &'a Context, encoded_urls: List<'a>) -> Vec<Cow<'a, str>> {
+    let mut all: Vec<Cow<'a, str>> = ctx
         .entities
         .iter()
         .filter(|e| e.is_type("DestinationURL"))
-        .map(|e| e.value().trim().to_owned())
+        .map(|e| Cow::Borrowed(e.value().trim()))
         .collect();
-    all.extend(encoded_urls.into_split_with(split_urls));
-    let keep: Vec<bool> = {
-        let mut seen = FastSet::default();
-        seen.reserve(all.len());
-        all.iter()
-            .map(|u| !u.is_empty() && seen.insert(u.as_str()))
-            .collect()
-    };
+    if all.is_empty() {
+        all = encoded_urls.into_items(split_urls);
+    } else {
+        all.extend(encoded_urls.into_items(split_urls));
+    }
+    let mut seen = FastSet::default();
+    seen.reserve(all.len());
+    let keep: Vec<bool> = all
+        .iter()
+        .map(|u| !u.is_empty() && seen.insert(u.as_ref()))
+        .collect();
+    drop(seen);
     all.into_iter()
         .zip(keep)
         .filter_map(|(url, keep)| keep.then_some(url))
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply_api_answer(
     results: &mut [Decoded],
     list: &mut DecodedUrls,
+    request: usize,
     batch: &[usize],
+    inputs: &[Cow<'_, str>],
     sent: &[String],
     answer: Vec<crate::client::DecodedItem>,
 ) {
@@ -258,7 +305,11 @@ fn apply_api_answer(
             .or_else(|| answer.get(pos).filter(|_| answer.len() == sent.len()));
         results[index] = match item {
             Some(item) if item.success && item.decoded_url.is_some() => Decoded::Ok {
-                text: list.push_text(item.decoded_url.as_deref().unwrap_or_default()),
+                encoded: match slice_range(list.text(request), &inputs[index]) {
+                    Some(range) => TextRef::new(request, range),
+                    None => list.push_text(&inputs[index]),
+                },
+                decoded: list.push_text(item.decoded_url.as_deref().unwrap_or_default()),
                 source: DecodeSource::Api,
                 extra: (!item.extra.is_empty()).then(|| Box::new(item.extra.clone())),
             },
@@ -286,20 +337,21 @@ fn apply_api_answer(
 fn outcome(
     ctx: &Context,
     create_entities: bool,
-    inputs: Vec<String>,
+    inputs: Vec<Cow<'_, str>>,
     results: Vec<Decoded>,
     mut decoded: DecodedUrls,
     api_failure: Option<Error>,
 ) -> Result<Outcome> {
     let mut errors: Vec<ErrorEntry> = Vec::new();
-    let mut failed_inputs: Vec<String> = Vec::new();
+    let mut failed_inputs: Vec<Cow<'_, str>> = Vec::new();
     for (input, result) in inputs.into_iter().zip(results) {
         match result {
             Decoded::Ok {
-                text,
+                encoded,
+                decoded: text,
                 source,
                 extra,
-            } => decoded.push(input, text, source, extra),
+            } => decoded.push(encoded, text, source, extra),
             Decoded::Failed(e) => {
                 failed_inputs.push(input);
                 errors.push(e.into());
@@ -312,14 +364,14 @@ fn outcome(
                         if let Some(local) = local {
                             message = format!("{}; {message}", local.message);
                         }
-                        Error::new(api.code, message).with_subject(input.clone())
+                        Error::new(api.code, message).with_subject(input.to_string())
                     }
                     (None, Some(local)) => local,
                     (None, None) => Error::new(
                         ErrorCode::DecodeFailed,
                         "the TAP decode API gave no answer for this URL",
                     )
-                    .with_subject(input.clone()),
+                    .with_subject(input.to_string()),
                 };
                 failed_inputs.push(input);
                 errors.push(error.into());
@@ -343,7 +395,8 @@ fn outcome(
             .or_default()
             .push(entity);
     }
-    for item in decoded.iter() {
+    let needed = create_entities || !by_url.is_empty();
+    for item in decoded.iter().filter(|_| needed) {
         for entity in by_url.get(item.encoded_url).into_iter().flatten() {
             let mut properties = Map::new();
             properties.insert("ProofPointTAP_decodedUrl".into(), json!(item.decoded_url));
@@ -387,13 +440,18 @@ fn outcome(
     let message = if decoded.is_empty() {
         "None of the provided URLs were decoded in ProofPoint TAP.".to_owned()
     } else {
-        let names: Vec<&str> = decoded.iter().map(|d| d.encoded_url).collect();
+        // Only the first few are named; the list can hold tens of thousands.
+        let names: Vec<&str> = decoded
+            .iter()
+            .take(super::MAX_NAMED)
+            .map(|d| d.encoded_url)
+            .collect();
         let mut m = format!(
             "Successfully decoded the following URLs in ProofPoint TAP: {}",
-            super::name_list(&names, "json_result")
+            super::counted_name_list(&names, decoded.len(), "json_result")
         );
         if !failed_inputs.is_empty() {
-            let failed: Vec<&str> = failed_inputs.iter().map(String::as_str).collect();
+            let failed: Vec<&str> = failed_inputs.iter().map(|u| u.as_ref()).collect();
             m.push_str(&format!(
                 "\nAction wasn't able to decode the following URLs in ProofPoint TAP: {}",
                 super::name_list(&failed, "errors")

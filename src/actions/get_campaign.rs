@@ -27,10 +27,11 @@ pub static INFO: ActionInfo = ActionInfo {
 /// Parameters of Get Campaign.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(title = "Get Campaign parameters")]
-pub struct Params {
+pub struct Params<'a> {
     /// The campaign IDs (UUIDs), as a list or a comma-separated string.
     #[schemars(extend("x-display-name" = "Campaign ID", "x-aliases" = ["campaign_ids"]))]
-    pub campaign_id: List,
+    #[serde(borrow)]
+    pub campaign_id: List<'a>,
     /// Add an insight per campaign to the case.
     #[serde(default = "yes")]
     #[schemars(extend("x-display-name" = "Create Insight"))]
@@ -49,7 +50,8 @@ pub struct Params {
         "x-display-name" = "Forensic Evidence Type Filter",
         "x-allowed-values" = ["attachment", "cookie", "dns", "dropper", "file", "ids", "mutex", "network", "process", "registry", "screenshot", "url", "redirect_chain", "behavior"]
     ))]
-    pub forensic_evidence_type_filter: List,
+    #[serde(borrow)]
+    pub forensic_evidence_type_filter: List<'a>,
     /// At most this many evidence items per campaign (1..=1000).
     #[serde(default = "default_limit")]
     #[schemars(extend("x-display-name" = "Max Forensics Evidence To Return"))]
@@ -60,8 +62,8 @@ fn yes() -> Flag {
     Flag(true)
 }
 
-fn default_filter() -> List {
-    List::Text(DEFAULT_FILTER.to_owned())
+fn default_filter() -> List<'static> {
+    List::Text(DEFAULT_FILTER.into())
 }
 
 fn default_limit() -> Integer {
@@ -127,7 +129,7 @@ struct Fetched {
 }
 
 /// Runs Get Campaign.
-pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
+pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let plan = plan(params)?;
     let client = ctx.client()?;
     // One bound on requests in flight: a campaign and its forensics may run side by side.

@@ -29,15 +29,17 @@ pub static INFO: ActionInfo = ActionInfo {
 /// Parameters of Get Threat Forensics.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(title = "Get Threat Forensics parameters")]
-pub struct Params {
+pub struct Params<'a> {
     /// Threat IDs, as a list or a comma-separated string. Give these or Campaign ID, not both.
     #[serde(default)]
     #[schemars(extend("x-display-name" = "Threat ID", "x-aliases" = ["threat_ids"]))]
-    pub threat_id: List,
+    #[serde(borrow)]
+    pub threat_id: List<'a>,
     /// Campaign IDs (UUIDs). Give these or Threat ID, not both.
     #[serde(default)]
     #[schemars(extend("x-display-name" = "Campaign ID", "x-aliases" = ["campaign_ids"]))]
-    pub campaign_id: List,
+    #[serde(borrow)]
+    pub campaign_id: List<'a>,
     /// With Threat ID: also return the forensics of the campaign each threat belongs to.
     #[serde(default)]
     #[schemars(extend("x-display-name" = "Include Campaign Forensics"))]
@@ -48,7 +50,8 @@ pub struct Params {
         "x-display-name" = "Forensic Evidence Type Filter",
         "x-allowed-values" = ["attachment", "cookie", "dns", "dropper", "file", "ids", "mutex", "network", "process", "registry", "screenshot", "url", "redirect_chain", "behavior"]
     ))]
-    pub forensic_evidence_type_filter: List,
+    #[serde(borrow)]
+    pub forensic_evidence_type_filter: List<'a>,
     /// At most this many evidence items per id (1..=1000).
     #[serde(default = "default_limit")]
     #[schemars(extend(
@@ -63,8 +66,8 @@ pub struct Params {
     pub create_entities: Flag,
 }
 
-fn default_filter() -> List {
-    List::Text(DEFAULT_FILTER.to_owned())
+fn default_filter() -> List<'static> {
+    List::Text(DEFAULT_FILTER.into())
 }
 
 fn default_limit() -> Integer {
@@ -159,7 +162,7 @@ fn plan(params: &Params) -> Result<(Kind, Vec<String>, Filter)> {
 }
 
 /// Runs Get Threat Forensics.
-pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
+pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let (kind, ids, filter) = plan(&params)?;
     let client = ctx.client()?;
     let bound = ctx.bound();
@@ -302,7 +305,7 @@ mod tests {
     use crate::params::{parse, Noun};
 
     fn plan_of(v: Value) -> Result<(Kind, Vec<String>, Filter)> {
-        plan(&parse::<Params>(
+        plan(&parse::<Params, _>(
             v.as_object().unwrap().clone(),
             Noun::Parameter,
         )?)

@@ -298,7 +298,7 @@ mod tests {
 
     fn window_of(v: Value) -> Result<Window> {
         window(
-            &parse::<Params>(v.as_object().unwrap().clone(), Noun::Parameter)?,
+            &parse::<Params, _>(v.as_object().unwrap().clone(), Noun::Parameter)?,
             now(),
         )
     }

@@ -14,7 +14,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::params::{self, Noun, ParamInfo};
 use crate::wire::{
-    Enrichment, Entity, ErrorEntry, ExecutionState, Insight, JsonResult, Table, TargetEntity,
+    Enrichment, Entity, ErrorEntry, ExecutionState, Insight, JsonResult, RawParams, Table,
+    TargetEntity,
 };
 
 pub mod decode_url;
@@ -38,15 +39,15 @@ macro_rules! with_params {
                 $body
             }
             Action::DecodeUrl => {
-                type $p = decode_url::Params;
+                type $p = decode_url::Params<'static>;
                 $body
             }
             Action::GetCampaign => {
-                type $p = get_campaign::Params;
+                type $p = get_campaign::Params<'static>;
                 $body
             }
             Action::GetForensics => {
-                type $p = get_forensics::Params;
+                type $p = get_forensics::Params<'static>;
                 $body
             }
             Action::ListCampaigns => {
@@ -62,7 +63,7 @@ macro_rules! with_params {
                 $body
             }
             Action::SearchEvents => {
-                type $p = search_events::Params;
+                type $p = search_events::Params<'static>;
                 $body
             }
         }
@@ -146,7 +147,7 @@ impl Action {
 
     /// Reads `raw` as this action's parameters without running anything (used by the fuzzer).
     pub fn check_parameters(self, raw: Map<String, Value>) -> Result<()> {
-        with_params!(self, P => params::parse::<P>(raw, Noun::Parameter).map(drop))
+        with_params!(self, P => params::parse::<P, _>(raw, Noun::Parameter).map(drop))
     }
 
     /// An example request a playbook engineer can pipe in.
@@ -188,6 +189,8 @@ pub struct Context {
     pub http_requests: Arc<AtomicU64>,
     /// What this run takes as now (see [`crate::timewin::now`]).
     pub now: time::OffsetDateTime,
+    /// The request text; results may keep slices of it instead of copies.
+    pub request_text: Arc<String>,
     client: OnceLock<TapClient>,
 }
 
@@ -198,6 +201,7 @@ impl Context {
         config: Config,
         deadline: Option<Instant>,
         now: time::OffsetDateTime,
+        request_text: Arc<String>,
     ) -> Self {
         Context {
             entities,
@@ -205,6 +209,7 @@ impl Context {
             deadline,
             http_requests: Arc::default(),
             now,
+            request_text,
             client: OnceLock::new(),
         }
     }
@@ -335,13 +340,24 @@ pub const MAX_NAMED: usize = 50;
 /// `a, b, c`, or `a, b, ... and 950 more (see json_result)` past [`MAX_NAMED`] items: a message is
 /// read by people, the full list is in the JSON result.
 pub fn name_list(items: &[&str], full_list_in: &str) -> String {
-    if items.len() <= MAX_NAMED {
-        return items.join(", ");
+    counted_name_list(
+        &items[..items.len().min(MAX_NAMED)],
+        items.len(),
+        full_list_in,
+    )
+}
+
+/// As [`name_list`], given the first items (at least [`MAX_NAMED`] when there are that many) and
+/// how many there are in all.
+pub fn counted_name_list(first: &[&str], total: usize, full_list_in: &str) -> String {
+    let named = &first[..first.len().min(MAX_NAMED)];
+    if total <= named.len() {
+        return named.join(", ");
     }
     format!(
         "{} and {} more (see {full_list_in})",
-        items[..MAX_NAMED].join(", "),
-        items.len() - MAX_NAMED
+        named.join(", "),
+        total - named.len()
     )
 }
 
@@ -358,7 +374,8 @@ pub fn failure_message(action: Option<Action>, error: &Error) -> String {
 }
 
 /// Parses the parameters and runs the action. An `Err` fails the whole action.
-pub async fn run(action: Action, ctx: &Context, raw: Map<String, Value>) -> Result<Outcome> {
+pub async fn run(action: Action, ctx: &Context, raw: RawParams<'_>) -> Result<Outcome> {
+    let raw = raw.0;
     match action {
         Action::Ping => ping::run(ctx, params::parse(raw, Noun::Parameter)?).await,
         Action::DecodeUrl => decode_url::run(ctx, params::parse(raw, Noun::Parameter)?).await,

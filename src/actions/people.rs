@@ -295,7 +295,7 @@ mod tests {
     use crate::params::{parse, Noun};
 
     fn check_of(v: Value) -> Result<(u32, usize)> {
-        check(&parse::<Params>(
+        check(&parse::<Params, _>(
             v.as_object().unwrap().clone(),
             Noun::Parameter,
         )?)

@@ -31,7 +31,7 @@ pub static INFO: ActionInfo = ActionInfo {
 /// Parameters of Search Events.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(title = "Search Events parameters")]
-pub struct Params {
+pub struct Params<'a> {
     /// Which events: clicks_permitted, clicks_blocked, messages_delivered, messages_blocked,
     /// issues (permitted clicks and delivered messages), or all.
     #[serde(default = "all")]
@@ -40,21 +40,24 @@ pub struct Params {
         "x-aliases" = ["Event Type", "event_type"],
         "x-allowed-values" = ["all", "clicks_permitted", "clicks_blocked", "messages_delivered", "messages_blocked", "issues"]
     ))]
-    pub event_types: List,
+    #[serde(borrow)]
+    pub event_types: List<'a>,
     /// Threat statuses: active, cleared, false_positive; empty or "Select One" means active and cleared.
     #[serde(default)]
     #[schemars(extend(
         "x-display-name" = "Threat Status",
         "x-allowed-values" = ["active", "cleared", "false_positive"]
     ))]
-    pub threat_status: List,
+    #[serde(borrow)]
+    pub threat_status: List<'a>,
     /// Threat types: url, attachment, message_text; empty means all.
     #[serde(default)]
     #[schemars(extend(
         "x-display-name" = "Threat Type",
         "x-allowed-values" = ["url", "attachment", "message_text"]
     ))]
-    pub threat_type: List,
+    #[serde(borrow)]
+    pub threat_type: List<'a>,
     /// The window: Last Hour (default), Last 6 Hours, Last 24 Hours, Last Week (167 hours) or
     /// Custom (Start Time to End Time).
     #[serde(default = "last_hour")]
@@ -86,7 +89,7 @@ pub struct Params {
     pub create_entities: Flag,
 }
 
-fn all() -> List {
+fn all() -> List<'static> {
     List::Text("all".into())
 }
 fn last_hour() -> Choice<TimeFrame> {
@@ -294,7 +297,7 @@ fn plan(params: &Params, now: OffsetDateTime) -> Result<Plan> {
 }
 
 /// Runs Search Events.
-pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
+pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let plan = plan(&params, ctx.now)?;
     let client = ctx.client()?;
     let intervals = plan.intervals();
@@ -702,7 +705,7 @@ mod tests {
     fn plan_of(v: Value) -> Result<Plan> {
         let now = timewin::parse("2021-03-25T12:00:00Z").unwrap();
         plan(
-            &parse::<Params>(v.as_object().unwrap().clone(), Noun::Parameter)?,
+            &parse::<Params, _>(v.as_object().unwrap().clone(), Noun::Parameter)?,
             now,
         )
     }
