@@ -143,7 +143,7 @@ pub fn print_json<T: serde::Serialize>(value: &T, pretty: bool) -> u8 {
     if pretty {
         return print_out(&to_json(value, true));
     }
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     let written = serde_json::to_writer(&mut out, value)
         .map_err(std::io::Error::from)
         .and_then(|()| out.write_all(b"\n"))
