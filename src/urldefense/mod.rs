@@ -191,16 +191,15 @@ fn split_host(url: &str) -> Option<&str> {
         return None; // longer than any URL Defense host with a port
     }
     let host = &rest[..host_end];
-    let host = host.rsplit_once(':').map_or(host, |(h, port)| {
-        if port.bytes().all(|b| b.is_ascii_digit()) {
-            h
-        } else {
-            host
-        }
-    });
+    let host = match host.bytes().rposition(|b| b == b':') {
+        Some(colon) if host[colon + 1..].bytes().all(|b| b.is_ascii_digit()) => &host[..colon],
+        _ => host,
+    };
+    // Most URLs checked here are ordinary links (every decoded URL is checked for another layer):
+    // their host length alone rules them out.
     HOSTS
         .iter()
-        .any(|h| h.eq_ignore_ascii_case(host))
+        .any(|h| h.len() == host.len() && h.eq_ignore_ascii_case(host))
         .then(|| &rest[host_end..])
 }
 
@@ -211,6 +210,9 @@ fn version_of(url: &str) -> Option<Version<'_>> {
     }
     if let Some(query) = url.strip_prefix("https://urldefense.proofpoint.com/v2/url?") {
         return Some(Version::V2(query));
+    }
+    if let Some(query) = url.strip_prefix("https://urldefense.proofpoint.com/v1/url?") {
+        return Some(Version::V1(query));
     }
     let path = split_host(url)?;
     Some(if let Some(q) = strip_prefix_ci(path, "/v1/url?") {
@@ -232,8 +234,7 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 
 /// The value of the `u` parameter: after `u=` at the start of the query, or after `&u=` or
 /// `&amp;u=`; up to the next `&` (v2, whose targets encode `&`), or up to `&k=` / `&amp;k=` (v1,
-/// which at times leaves `&` inside `u` unencoded). The query is scanned once, byte by byte:
-/// these strings are short, and general substring search costs more than it saves here.
+/// which at times leaves `&` inside `u` unencoded). Only the `&` signs are visited.
 fn target_param(query: &str, v1: bool) -> Option<&str> {
     let bytes = query.as_bytes();
     let param_at = |i: usize, name: &[u8]| -> Option<usize> {
@@ -250,12 +251,10 @@ fn target_param(query: &str, v1: bool) -> Option<&str> {
     let start = if bytes.starts_with(b"u=") {
         2
     } else {
-        (0..bytes.len())
-            .filter(|&i| bytes[i] == b'&')
-            .find_map(|i| param_at(i, b"u="))?
+        memchr::memchr_iter(b'&', bytes).find_map(|i| param_at(i, b"u="))?
     };
-    let end = (start..bytes.len())
-        .filter(|&i| bytes[i] == b'&')
+    let end = memchr::memchr_iter(b'&', &bytes[start..])
+        .map(|i| start + i)
         .find(|&i| !v1 || param_at(i, b"k=").is_some())
         .unwrap_or(bytes.len());
     Some(&query[start..end])
@@ -304,33 +303,32 @@ const HEX: [u8; 256] = {
 fn unescape_target(target: &str, v2: bool, out: &mut Vec<u8>) {
     let bytes = target.as_bytes();
     let classes = if v2 { &V2_CLASSES } else { &V1_CLASSES };
-    // Escapes come every few bytes in a v2 target: one loop over bytes beats copying stretches.
-    out.reserve(bytes.len());
-    let mut i = 0;
+    // Escapes come every few bytes in a v2 target, so this is one loop over bytes, writing into a
+    // slice sized for the longest result (no byte expands) rather than pushing one at a time.
+    let start = out.len();
+    out.resize(start + bytes.len(), 0);
+    let dst = &mut out[start..];
+    let (mut i, mut w) = (0, 0);
     while i < bytes.len() {
         let b = bytes[i];
-        match classes[usize::from(b)] {
-            Class::Plain => {
-                out.push(b);
-                i += 1;
-            }
-            Class::Slash => {
-                out.push(b'/');
-                i += 1;
-            }
+        let (byte, width) = match classes[usize::from(b)] {
+            Class::Plain => (b, 1),
+            Class::Slash => (b'/', 1),
             Class::Escape => {
                 let high = bytes.get(i + 1).map_or(0xFF, |&h| HEX[usize::from(h)]);
                 let low = bytes.get(i + 2).map_or(0xFF, |&l| HEX[usize::from(l)]);
                 if high < 16 && low < 16 {
-                    out.push(high << 4 | low);
-                    i += 3;
+                    (high << 4 | low, 3)
                 } else {
-                    out.push(b'%');
-                    i += 1;
+                    (b'%', 1)
                 }
             }
-        }
+        };
+        dst[w] = byte;
+        w += 1;
+        i += width;
     }
+    out.truncate(start + w);
 }
 
 /// Run lengths by token byte: `**X` stands for 2 + (index of X in the base64url alphabet) bytes;
@@ -441,21 +439,16 @@ fn find_v3_table(rest: &str) -> Result<(&str, &str), DecodeError> {
 /// is `=3D`).
 fn clean(input: &str) -> Cow<'_, str> {
     let trimmed = input.trim();
-    // One pass decides whether there is anything to do; most URLs need nothing. Branch-free, so
-    // the compiler can check many bytes at a time.
+    // One look at each '=' decides whether there is anything to do; most URLs need nothing.
     let bytes = trimmed.as_bytes();
     let (mut soft_break, mut escaped_equals) = (false, false);
-    let (second, third) = (
-        bytes.get(1..).unwrap_or_default(),
-        bytes.get(2..).unwrap_or_default(),
-    );
-    for ((&a, &b), &c) in bytes.iter().zip(second).zip(third) {
-        let eq = a == b'=';
-        soft_break |= eq & ((b == b'\n') | ((b == b'\r') & (c == b'\n')));
-        escaped_equals |= eq & (b == b'3') & ((c | 0x20) == b'd');
+    for i in memchr::memchr_iter(b'=', bytes) {
+        match (bytes.get(i + 1), bytes.get(i + 2)) {
+            (Some(b'\n'), _) | (Some(b'\r'), Some(b'\n')) => soft_break = true,
+            (Some(b'3'), Some(b'D' | b'd')) => escaped_equals = true,
+            _ => {}
+        }
     }
-    // The last two bytes, which the loop above does not start at: "=\n" ends a line.
-    soft_break |= bytes.len() >= 2 && bytes[bytes.len() - 2..] == *b"=\n";
     if !soft_break && !escaped_equals {
         return Cow::Borrowed(trimmed);
     }
