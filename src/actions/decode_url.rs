@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -142,17 +143,18 @@ pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         inputs.iter().map(|_| Decoded::Pending(None)).collect()
     } else {
         let mut results = Vec::with_capacity(inputs.len());
-        let mut urls = inputs.iter();
-        for part in decode_all(&inputs, &ctx.request_text) {
-            let buffer = list.add_buffer(part.text);
-            for (result, url) in part.results.into_iter().zip(urls.by_ref()) {
+        let Decoding { texts, chunks } = decode_all(&inputs, &ctx.request_text);
+        let buffers: Vec<usize> = texts.into_iter().map(|t| list.add_buffer(t)).collect();
+        for chunk in chunks {
+            let urls = &inputs[chunk.first..];
+            for (result, url) in chunk.results.into_iter().zip(urls) {
                 results.push(match result {
                     Ok(local) => Decoded::Ok {
                         encoded: match local.in_request {
                             Some(range) => TextRef::new(request, range),
                             None => list.push_text(url),
                         },
-                        decoded: TextRef::new(buffer, local.decoded),
+                        decoded: TextRef::new(buffers[chunk.text], local.decoded),
                         source: DecodeSource::Local,
                         extra: None,
                     },
@@ -203,11 +205,18 @@ pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     outcome(ctx, create_entities, inputs, results, list, api_failure)
 }
 
-/// Part of the inputs decoded locally: the decoded texts back to back in one buffer, and for each
-/// URL where its text is (and where the URL itself is in the request, when it is a slice of it) or
-/// why it could not be decoded.
-struct Part {
-    text: String,
+/// Local decoding of all the inputs: the texts each thread decoded, back to back in one buffer
+/// per thread, and the inputs' results in input order, chunk by chunk.
+struct Decoding {
+    texts: Vec<String>,
+    chunks: Vec<Chunk>,
+}
+
+/// The results of consecutive inputs, starting at input `first`.
+struct Chunk {
+    first: usize,
+    /// Which of [`Decoding::texts`] the decoded texts are in.
+    text: usize,
     results: Vec<std::result::Result<Local, urldefense::DecodeError>>,
 }
 
@@ -215,49 +224,83 @@ struct Part {
 struct Local {
     /// Where the URL is in the request, if it is a slice of it.
     in_request: Option<Range<usize>>,
-    /// Where its decoded text is in the part's buffer.
+    /// Where its decoded text is in its thread's buffer.
     decoded: Range<usize>,
 }
 
-fn decode_part(urls: &[Cow<'_, str>], request: &str) -> Part {
-    // A decoded URL is never longer than its URL Defense form, so the buffer is allocated once;
-    // what stays unused is never touched, and costs no memory.
-    let mut text = String::with_capacity(urls.iter().map(|u| u.len()).sum());
-    let mut scratch = urldefense::Scratch::default();
-    let results = urls
-        .iter()
-        .map(|url| {
-            let start = text.len();
-            urldefense::decode_into(url, &mut text, &mut scratch).map(|()| Local {
-                in_request: slice_range(request, url),
-                decoded: start..text.len(),
-            })
-        })
-        .collect();
-    Part { text, results }
-}
+/// Inputs taken at a time by a decoding thread.
+const CHUNK: usize = 1024;
 
-/// Decodes every URL locally, in input order; on several threads when there are many, the
-/// calling thread taking the first part.
-fn decode_all(inputs: &[Cow<'_, str>], request: &str) -> Vec<Part> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if inputs.len() < PARALLEL_FROM || threads < 2 {
-        return vec![decode_part(inputs, request)];
-    }
-    let mut parts = inputs.chunks(inputs.len().div_ceil(threads));
-    let first = parts.next().unwrap_or_default();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = parts
-            .map(|part| scope.spawn(move || decode_part(part, request)))
-            .collect();
-        let mine = decode_part(first, request);
-        std::iter::once(mine)
-            .chain(workers.into_iter().map(|w| {
-                w.join()
+/// Decodes every URL locally; on several threads when there are many. Threads take chunks of
+/// inputs as they go rather than fixed shares: a new thread can wait milliseconds for a core
+/// (until the scheduler's next balancing tick), and meanwhile the others take its share.
+fn decode_all(inputs: &[Cow<'_, str>], request: &str) -> Decoding {
+    let available = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let threads = if inputs.len() < PARALLEL_FROM {
+        1
+    } else {
+        available
+    };
+    let chunks = inputs.len().div_ceil(CHUNK);
+    // A decoded URL is never longer than its URL Defense form, so no buffer needs to grow; what
+    // stays unused is never touched and costs no memory.
+    let capacity: usize = inputs.iter().map(|u| u.len()).sum();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut text = String::with_capacity(capacity);
+        let mut scratch = urldefense::Scratch::default();
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            if k >= chunks {
+                break;
+            }
+            let first = k * CHUNK;
+            let urls = &inputs[first..inputs.len().min(first + CHUNK)];
+            let results = urls
+                .iter()
+                .map(|url| {
+                    let start = text.len();
+                    urldefense::decode_into(url, &mut text, &mut scratch).map(|()| Local {
+                        in_request: slice_range(request, url),
+                        decoded: start..text.len(),
+                    })
+                })
+                .collect();
+            done.push((first, results));
+        }
+        (text, done)
+    };
+    let outputs = if threads == 1 {
+        vec![work()]
+    } else {
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut outputs = vec![work()];
+            outputs.extend(helpers.into_iter().map(|h| {
+                h.join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            }))
-            .collect()
-    })
+            }));
+            outputs
+        })
+    };
+    let mut decoding = Decoding {
+        texts: Vec::with_capacity(outputs.len()),
+        chunks: Vec::with_capacity(chunks),
+    };
+    for (text, done) in outputs {
+        let index = decoding.texts.len();
+        decoding.texts.push(text);
+        decoding
+            .chunks
+            .extend(done.into_iter().map(|(first, results)| Chunk {
+                first,
+                text: index,
+                results,
+            }));
+    }
+    decoding.chunks.sort_unstable_by_key(|c| c.first);
+    decoding
 }
 
 /// Target entity URLs first, then the parameter's; duplicates removed, order kept. URLs stay
