@@ -253,15 +253,15 @@ pub enum DecodeSource {
 /// Decode URL's `json_result`: one `{encodedUrl, decodedUrl, success, source}` object per decoded
 /// URL, in input order, plus the fields TAP's decode API adds for authenticated calls.
 ///
-/// A request can carry tens of thousands of URLs, so decoded texts are not one allocation each:
-/// they live back to back in a few large buffers (one per decoding thread), and each entry says
-/// where its text is.
+/// A request can carry tens of thousands of URLs, so texts are not one allocation each: they live
+/// back to back in a few large buffers (the request itself, one per decoding thread), each entry
+/// says where its texts are, and entries come in chunks kept as the decoding produced them.
 #[derive(Debug, Clone, Default)]
 pub struct DecodedUrls {
     buffers: Vec<Buffer>,
     /// Texts kept one at a time by [`DecodedUrls::push_text`].
     own: String,
-    entries: Vec<DecodedEntry>,
+    chunks: Vec<Vec<DecodedEntry>>,
 }
 
 #[derive(Debug, Clone)]
@@ -280,12 +280,17 @@ impl Buffer {
     }
 }
 
+/// One entry of a [`DecodedUrls`]: where its texts are kept, and what else it says.
 #[derive(Debug, Clone)]
-struct DecodedEntry {
-    encoded_url: TextRef,
-    decoded_url: TextRef,
-    source: DecodeSource,
-    extra: Option<Box<Map<String, Value>>>,
+pub struct DecodedEntry {
+    /// The URL as given.
+    pub encoded_url: TextRef,
+    /// The URL it stands for.
+    pub decoded_url: TextRef,
+    /// Where it was decoded.
+    pub source: DecodeSource,
+    /// Fields TAP's decode API adds for authenticated calls.
+    pub extra: Option<Box<Map<String, Value>>>,
 }
 
 /// Where a text is kept in a [`DecodedUrls`]: a buffer and a byte range in it.
@@ -322,14 +327,6 @@ pub struct DecodedUrl<'a> {
 }
 
 impl DecodedUrls {
-    /// An empty list with room for `n` entries.
-    pub fn with_capacity(n: usize) -> Self {
-        DecodedUrls {
-            entries: Vec::with_capacity(n),
-            ..DecodedUrls::default()
-        }
-    }
-
     /// Takes a buffer of texts; [`TextRef`]s into it use the number returned.
     pub fn add_buffer(&mut self, text: String) -> usize {
         self.buffers.push(Buffer::Own(text));
@@ -342,6 +339,16 @@ impl DecodedUrls {
         self.buffers.len() - 1
     }
 
+    /// How many buffers there are: the number the next one added will get.
+    pub fn buffer_count(&self) -> usize {
+        self.buffers.len()
+    }
+
+    /// The whole text of a buffer.
+    pub fn text(&self, buffer: usize) -> &str {
+        self.buffers[buffer].as_str()
+    }
+
     /// Keeps a text of its own (an API answer, a URL with escapes) and says where it is.
     pub fn push_text(&mut self, text: &str) -> TextRef {
         let start = self.own.len();
@@ -352,25 +359,11 @@ impl DecodedUrls {
         }
     }
 
-    /// Adds an entry; the texts must be kept in this list's buffers.
-    pub fn push(
-        &mut self,
-        encoded_url: TextRef,
-        decoded_url: TextRef,
-        source: DecodeSource,
-        extra: Option<Box<Map<String, Value>>>,
-    ) {
-        self.entries.push(DecodedEntry {
-            encoded_url,
-            decoded_url,
-            source,
-            extra,
-        });
-    }
-
-    /// The whole text of a buffer.
-    pub fn text(&self, buffer: usize) -> &str {
-        self.buffers[buffer].as_str()
+    /// Appends entries, kept as they are; their texts must be kept in this list's buffers.
+    pub fn push_chunk(&mut self, entries: Vec<DecodedEntry>) {
+        if !entries.is_empty() {
+            self.chunks.push(entries);
+        }
     }
 
     fn resolve(&self, at: &TextRef) -> &str {
@@ -383,17 +376,17 @@ impl DecodedUrls {
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.chunks.iter().map(Vec::len).sum()
     }
 
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.chunks.is_empty()
     }
 
     /// The entries in order.
     pub fn iter(&self) -> impl Iterator<Item = DecodedUrl<'_>> {
-        self.entries.iter().map(|e| DecodedUrl {
+        self.chunks.iter().flatten().map(|e| DecodedUrl {
             encoded_url: self.resolve(&e.encoded_url),
             decoded_url: self.resolve(&e.decoded_url),
             source: e.source,

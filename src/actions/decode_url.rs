@@ -20,7 +20,8 @@ use crate::fasthash::FastSet;
 use crate::params::{Choice, Flag, List};
 use crate::urldefense;
 use crate::wire::{
-    DecodeSource, DecodedUrls, Enrichment, Entity, ErrorEntry, JsonResult, TargetEntity, TextRef,
+    DecodeSource, DecodedEntry, DecodedUrls, Enrichment, Entity, ErrorEntry, JsonResult,
+    TargetEntity, TextRef,
 };
 
 /// Names and texts of Decode URL.
@@ -96,15 +97,21 @@ pub fn split_urls(text: &str) -> Vec<&str> {
 /// One URL's result.
 enum Decoded {
     Ok {
-        encoded: TextRef,
+        /// `None` when the URL is not a slice of the request (it came from an entity, or held
+        /// JSON escapes): it is copied into the list when the result is assembled.
+        encoded: Option<TextRef>,
         decoded: TextRef,
         source: DecodeSource,
         extra: Option<Box<Map<String, Value>>>,
     },
-    Failed(Error),
+    Failed(Box<Error>),
     /// Left for the API; holds the local reason, if local decoding was tried.
-    Pending(Option<Error>),
+    Pending(Option<Box<Error>>),
 }
+
+/// Results in input order, in chunks of [`CHUNK`] (the last may be shorter): input `i` is
+/// `results[i / CHUNK][i % CHUNK]`. Chunks are kept as the decoding threads made them.
+type Results = Vec<Vec<Decoded>>;
 
 /// Where `part` lies in `whole`, when it is a slice of that very text (not merely equal to some of
 /// it). Found by address, so it costs nothing; lets results point into the request instead of
@@ -136,45 +143,34 @@ pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         ));
     }
     let api_usable = mode == DecodeMode::Api || ctx.config.credentials().is_ok();
-    let mut list = DecodedUrls::with_capacity(inputs.len());
+    let mut list = DecodedUrls::default();
     // Encoded URLs read straight from the request are kept as slices of it, not copied.
     let request = list.add_shared(Arc::clone(&ctx.request_text));
-    let mut results: Vec<Decoded> = if mode == DecodeMode::Api {
-        inputs.iter().map(|_| Decoded::Pending(None)).collect()
+    let mut results: Results = if mode == DecodeMode::Api {
+        inputs
+            .chunks(CHUNK)
+            .map(|c| c.iter().map(|_| Decoded::Pending(None)).collect())
+            .collect()
     } else {
-        let mut results = Vec::with_capacity(inputs.len());
-        let Decoding { texts, chunks } = decode_all(&inputs, &ctx.request_text);
-        let buffers: Vec<usize> = texts.into_iter().map(|t| list.add_buffer(t)).collect();
-        for chunk in chunks {
-            let urls = &inputs[chunk.first..];
-            for (result, url) in chunk.results.into_iter().zip(urls) {
-                results.push(match result {
-                    Ok(local) => Decoded::Ok {
-                        encoded: match local.in_request {
-                            Some(range) => TextRef::new(request, range),
-                            None => list.push_text(url),
-                        },
-                        decoded: TextRef::new(buffers[chunk.text], local.decoded),
-                        source: DecodeSource::Local,
-                        extra: None,
-                    },
-                    Err(e) => {
-                        let error =
-                            Error::new(e.code(), e.to_string()).with_subject(url.to_string());
-                        if mode == DecodeMode::Auto && api_usable && e.worth_asking_the_api() {
-                            Decoded::Pending(Some(error))
-                        } else {
-                            Decoded::Failed(error)
-                        }
-                    }
-                });
-            }
+        let local = Local {
+            request: &ctx.request_text,
+            request_buffer: request,
+            first_buffer: list.buffer_count(),
+            ask_api: mode == DecodeMode::Auto && api_usable,
+        };
+        let (texts, results) = decode_all(&inputs, &local);
+        for text in texts {
+            list.add_buffer(text);
         }
         results
     };
 
-    let pending: Vec<usize> = (0..results.len())
-        .filter(|&i| matches!(results[i], Decoded::Pending(_)))
+    let pending: Vec<usize> = results
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, r)| matches!(r, Decoded::Pending(_)))
+        .map(|(i, _)| i)
         .collect();
     let mut api_failure: Option<Error> = None;
     if !pending.is_empty() {
@@ -205,36 +201,26 @@ pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     outcome(ctx, create_entities, inputs, results, list, api_failure)
 }
 
-/// Local decoding of all the inputs: the texts each thread decoded, back to back in one buffer
-/// per thread, and the inputs' results in input order, chunk by chunk.
-struct Decoding {
-    texts: Vec<String>,
-    chunks: Vec<Chunk>,
-}
-
-/// The results of consecutive inputs, starting at input `first`.
-struct Chunk {
-    first: usize,
-    /// Which of [`Decoding::texts`] the decoded texts are in.
-    text: usize,
-    results: Vec<std::result::Result<Local, urldefense::DecodeError>>,
-}
-
-/// One URL decoded locally.
-struct Local {
-    /// Where the URL is in the request, if it is a slice of it.
-    in_request: Option<Range<usize>>,
-    /// Where its decoded text is in its thread's buffer.
-    decoded: Range<usize>,
+/// What local decoding needs to know to give results their final form.
+struct Local<'r> {
+    /// The request text, which most URLs are slices of.
+    request: &'r str,
+    /// The request's buffer number in the result list.
+    request_buffer: usize,
+    /// The buffer number the first decoding thread's texts will get; the others follow.
+    first_buffer: usize,
+    /// Whether a URL Defense URL that did not decode goes to the API next.
+    ask_api: bool,
 }
 
 /// Inputs taken at a time by a decoding thread.
 const CHUNK: usize = 1024;
 
-/// Decodes every URL locally; on several threads when there are many. Threads take chunks of
-/// inputs as they go rather than fixed shares: a new thread can wait milliseconds for a core
-/// (until the scheduler's next balancing tick), and meanwhile the others take its share.
-fn decode_all(inputs: &[Cow<'_, str>], request: &str) -> Decoding {
+/// Decodes every URL locally: the decoded texts (one buffer per thread, in thread order) and
+/// the results. On several threads when there are many, each taking the next chunk of inputs as
+/// it goes rather than a fixed share: a new thread can wait milliseconds for a core (until the
+/// scheduler's next balancing tick), and meanwhile the others take its share.
+fn decode_all(inputs: &[Cow<'_, str>], local: &Local<'_>) -> (Vec<String>, Results) {
     let available = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let threads = if inputs.len() < PARALLEL_FROM {
         1
@@ -246,7 +232,8 @@ fn decode_all(inputs: &[Cow<'_, str>], request: &str) -> Decoding {
     // stays unused is never touched and costs no memory.
     let capacity: usize = inputs.iter().map(|u| u.len()).sum();
     let next = AtomicUsize::new(0);
-    let work = || {
+    let work = |thread: usize| {
+        let buffer = local.first_buffer + thread;
         let mut text = String::with_capacity(capacity);
         let mut scratch = urldefense::Scratch::default();
         let mut done = Vec::new();
@@ -255,28 +242,42 @@ fn decode_all(inputs: &[Cow<'_, str>], request: &str) -> Decoding {
             if k >= chunks {
                 break;
             }
-            let first = k * CHUNK;
-            let urls = &inputs[first..inputs.len().min(first + CHUNK)];
+            let urls = &inputs[k * CHUNK..inputs.len().min((k + 1) * CHUNK)];
             let results = urls
                 .iter()
                 .map(|url| {
                     let start = text.len();
-                    urldefense::decode_into(url, &mut text, &mut scratch).map(|()| Local {
-                        in_request: slice_range(request, url),
-                        decoded: start..text.len(),
-                    })
+                    match urldefense::decode_into(url, &mut text, &mut scratch) {
+                        Ok(()) => Decoded::Ok {
+                            encoded: slice_range(local.request, url)
+                                .map(|range| TextRef::new(local.request_buffer, range)),
+                            decoded: TextRef::new(buffer, start..text.len()),
+                            source: DecodeSource::Local,
+                            extra: None,
+                        },
+                        Err(e) => {
+                            let error = Box::new(
+                                Error::new(e.code(), e.to_string()).with_subject(url.to_string()),
+                            );
+                            if local.ask_api && e.worth_asking_the_api() {
+                                Decoded::Pending(Some(error))
+                            } else {
+                                Decoded::Failed(error)
+                            }
+                        }
+                    }
                 })
                 .collect();
-            done.push((first, results));
+            done.push((k, results));
         }
         (text, done)
     };
     let outputs = if threads == 1 {
-        vec![work()]
+        vec![work(0)]
     } else {
         std::thread::scope(|scope| {
-            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-            let mut outputs = vec![work()];
+            let helpers: Vec<_> = (1..threads).map(|t| scope.spawn(move || work(t))).collect();
+            let mut outputs = vec![work(0)];
             outputs.extend(helpers.into_iter().map(|h| {
                 h.join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -284,23 +285,14 @@ fn decode_all(inputs: &[Cow<'_, str>], request: &str) -> Decoding {
             outputs
         })
     };
-    let mut decoding = Decoding {
-        texts: Vec::with_capacity(outputs.len()),
-        chunks: Vec::with_capacity(chunks),
-    };
+    let mut texts = Vec::with_capacity(outputs.len());
+    let mut numbered = Vec::with_capacity(chunks);
     for (text, done) in outputs {
-        let index = decoding.texts.len();
-        decoding.texts.push(text);
-        decoding
-            .chunks
-            .extend(done.into_iter().map(|(first, results)| Chunk {
-                first,
-                text: index,
-                results,
-            }));
+        texts.push(text);
+        numbered.extend(done);
     }
-    decoding.chunks.sort_unstable_by_key(|c| c.first);
-    decoding
+    numbered.sort_unstable_by_key(|(k, _)| *k);
+    (texts, numbered.into_iter().map(|(_, r)| r).collect())
 }
 
 /// Target entity URLs first, then the parameter's; duplicates removed, order kept. URLs stay
@@ -332,7 +324,7 @@ fn inputs<'a>(ctx: &'a Context, encoded_urls: List<'a>) -> Vec<Cow<'a, str>> {
 
 #[allow(clippy::too_many_arguments)]
 fn apply_api_answer(
-    results: &mut [Decoded],
+    results: &mut Results,
     list: &mut DecodedUrls,
     request: usize,
     batch: &[usize],
@@ -346,33 +338,31 @@ fn apply_api_answer(
             .iter()
             .find(|item| item.encoded_url == *url)
             .or_else(|| answer.get(pos).filter(|_| answer.len() == sent.len()));
-        results[index] = match item {
+        results[index / CHUNK][index % CHUNK] = match item {
             Some(item) if item.success && item.decoded_url.is_some() => Decoded::Ok {
-                encoded: match slice_range(list.text(request), &inputs[index]) {
-                    Some(range) => TextRef::new(request, range),
-                    None => list.push_text(&inputs[index]),
-                },
+                encoded: slice_range(list.text(request), &inputs[index])
+                    .map(|range| TextRef::new(request, range)),
                 decoded: list.push_text(item.decoded_url.as_deref().unwrap_or_default()),
                 source: DecodeSource::Api,
                 extra: (!item.extra.is_empty()).then(|| Box::new(item.extra.clone())),
             },
             Some(item) => {
                 let reason = item.error.as_deref().unwrap_or("no reason given");
-                Decoded::Failed(
+                Decoded::Failed(Box::new(
                     Error::new(
                         ErrorCode::DecodeFailed,
                         format!("the TAP decode API could not decode it: {reason}"),
                     )
                     .with_subject(url.clone()),
-                )
+                ))
             }
-            None => Decoded::Failed(
+            None => Decoded::Failed(Box::new(
                 Error::new(
                     ErrorCode::InvalidResponse,
                     "the TAP decode API's answer did not include this URL",
                 )
                 .with_subject(url.clone()),
-            ),
+            )),
         };
     }
 }
@@ -381,45 +371,59 @@ fn outcome(
     ctx: &Context,
     create_entities: bool,
     inputs: Vec<Cow<'_, str>>,
-    results: Vec<Decoded>,
+    results: Results,
     mut decoded: DecodedUrls,
     api_failure: Option<Error>,
 ) -> Result<Outcome> {
     let mut errors: Vec<ErrorEntry> = Vec::new();
-    let mut failed_inputs: Vec<Cow<'_, str>> = Vec::new();
-    for (input, result) in inputs.into_iter().zip(results) {
-        match result {
-            Decoded::Ok {
-                encoded,
-                decoded: text,
-                source,
-                extra,
-            } => decoded.push(encoded, text, source, extra),
-            Decoded::Failed(e) => {
-                failed_inputs.push(input);
-                errors.push(e.into());
-            }
-            Decoded::Pending(local) => {
-                let error = match (&api_failure, local) {
-                    (Some(api), local) => {
-                        let mut message =
-                            format!("the TAP decode API could not be used: {}", api.message);
-                        if let Some(local) = local {
-                            message = format!("{}; {message}", local.message);
+    let mut failed_inputs: Vec<&str> = Vec::new();
+    for (k, chunk) in results.into_iter().enumerate() {
+        let urls = &inputs[k * CHUNK..];
+        // Collected in place: the entries reuse the chunk's memory.
+        let entries: Vec<DecodedEntry> = chunk
+            .into_iter()
+            .zip(urls)
+            .filter_map(|(result, input)| match result {
+                Decoded::Ok {
+                    encoded,
+                    decoded: text,
+                    source,
+                    extra,
+                } => Some(DecodedEntry {
+                    encoded_url: encoded.unwrap_or_else(|| decoded.push_text(input)),
+                    decoded_url: text,
+                    source,
+                    extra,
+                }),
+                Decoded::Failed(e) => {
+                    failed_inputs.push(input);
+                    errors.push((*e).into());
+                    None
+                }
+                Decoded::Pending(local) => {
+                    let error = match (&api_failure, local) {
+                        (Some(api), local) => {
+                            let mut message =
+                                format!("the TAP decode API could not be used: {}", api.message);
+                            if let Some(local) = local {
+                                message = format!("{}; {message}", local.message);
+                            }
+                            Error::new(api.code, message).with_subject(input.to_string())
                         }
-                        Error::new(api.code, message).with_subject(input.to_string())
-                    }
-                    (None, Some(local)) => local,
-                    (None, None) => Error::new(
-                        ErrorCode::DecodeFailed,
-                        "the TAP decode API gave no answer for this URL",
-                    )
-                    .with_subject(input.to_string()),
-                };
-                failed_inputs.push(input);
-                errors.push(error.into());
-            }
-        }
+                        (None, Some(local)) => *local,
+                        (None, None) => Error::new(
+                            ErrorCode::DecodeFailed,
+                            "the TAP decode API gave no answer for this URL",
+                        )
+                        .with_subject(input.to_string()),
+                    };
+                    failed_inputs.push(input);
+                    errors.push(error.into());
+                    None
+                }
+            })
+            .collect();
+        decoded.push_chunk(entries);
     }
 
     let mut enrichments = Vec::new();
@@ -494,10 +498,9 @@ fn outcome(
             super::counted_name_list(&names, decoded.len(), "json_result")
         );
         if !failed_inputs.is_empty() {
-            let failed: Vec<&str> = failed_inputs.iter().map(|u| u.as_ref()).collect();
             m.push_str(&format!(
                 "\nAction wasn't able to decode the following URLs in ProofPoint TAP: {}",
-                super::name_list(&failed, "errors")
+                super::name_list(&failed_inputs, "errors")
             ));
         }
         m
