@@ -135,22 +135,26 @@ pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         create_url_entities: Flag(create_entities),
         decode_mode: Choice(mode),
     } = params;
-    let inputs = inputs(ctx, encoded_urls);
-    if inputs.is_empty() {
-        return Ok(Outcome::completed(
+    let inputs = gather(ctx, encoded_urls);
+    let no_urls = || {
+        Ok(Outcome::completed(
             false,
             "No URLs to decode: add DestinationURL entities to the scope or list URLs in the \"Encoded URLs\" parameter.",
-        ));
+        ))
+    };
+    if inputs.is_empty() {
+        return no_urls();
     }
     let api_usable = mode == DecodeMode::Api || ctx.config.credentials().is_ok();
     let mut list = DecodedUrls::default();
     // Encoded URLs read straight from the request are kept as slices of it, not copied.
     let request = list.add_shared(Arc::clone(&ctx.request_text));
-    let mut results: Results = if mode == DecodeMode::Api {
-        inputs
+    let (keep, mut results) = if mode == DecodeMode::Api {
+        let results = inputs
             .chunks(CHUNK)
             .map(|c| c.iter().map(|_| Decoded::Pending(None)).collect())
-            .collect()
+            .collect();
+        (distinct(&inputs), results)
     } else {
         let local = Local {
             request: &ctx.request_text,
@@ -158,18 +162,23 @@ pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
             first_buffer: list.buffer_count(),
             ask_api: mode == DecodeMode::Auto && api_usable,
         };
-        let (texts, results) = decode_all(&inputs, &local);
+        // Duplicates are found while other threads start decoding; a duplicate's result is
+        // simply not used.
+        let (keep, texts, results) = decode_all(&inputs, &local, || distinct(&inputs));
         for text in texts {
             list.add_buffer(text);
         }
-        results
+        (keep, results)
     };
+    if !keep.contains(&true) {
+        return no_urls();
+    }
 
     let pending: Vec<usize> = results
         .iter()
         .flatten()
         .enumerate()
-        .filter(|(_, r)| matches!(r, Decoded::Pending(_)))
+        .filter(|&(i, r)| keep[i] && matches!(r, Decoded::Pending(_)))
         .map(|(i, _)| i)
         .collect();
     let mut api_failure: Option<Error> = None;
@@ -198,7 +207,15 @@ pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
             }
         }
     }
-    outcome(ctx, create_entities, inputs, results, list, api_failure)
+    outcome(
+        ctx,
+        create_entities,
+        &inputs,
+        &keep,
+        results,
+        list,
+        api_failure,
+    )
 }
 
 /// What local decoding needs to know to give results their final form.
@@ -216,11 +233,16 @@ struct Local<'r> {
 /// Inputs taken at a time by a decoding thread.
 const CHUNK: usize = 1024;
 
-/// Decodes every URL locally: the decoded texts (one buffer per thread, in thread order) and
-/// the results. On several threads when there are many, each taking the next chunk of inputs as
-/// it goes rather than a fixed share: a new thread can wait milliseconds for a core (until the
-/// scheduler's next balancing tick), and meanwhile the others take its share.
-fn decode_all(inputs: &[Cow<'_, str>], local: &Local<'_>) -> (Vec<String>, Results) {
+/// Decodes every URL locally: what `first` returns (run on this thread before it joins the
+/// decoding), the decoded texts (one buffer per thread, in thread order) and the results. On
+/// several threads when there are many, each taking the next chunk of inputs as it goes rather
+/// than a fixed share: a new thread can wait milliseconds for a core (until the scheduler's next
+/// balancing tick), and meanwhile the others take its share.
+fn decode_all<T>(
+    inputs: &[Cow<'_, str>],
+    local: &Local<'_>,
+    first: impl FnOnce() -> T,
+) -> (T, Vec<String>, Results) {
     let available = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let threads = if inputs.len() < PARALLEL_FROM {
         1
@@ -272,17 +294,18 @@ fn decode_all(inputs: &[Cow<'_, str>], local: &Local<'_>) -> (Vec<String>, Resul
         }
         (text, done)
     };
-    let outputs = if threads == 1 {
-        vec![work(0)]
+    let (before, outputs) = if threads == 1 {
+        (first(), vec![work(0)])
     } else {
         std::thread::scope(|scope| {
             let helpers: Vec<_> = (1..threads).map(|t| scope.spawn(move || work(t))).collect();
+            let before = first();
             let mut outputs = vec![work(0)];
             outputs.extend(helpers.into_iter().map(|h| {
                 h.join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             }));
-            outputs
+            (before, outputs)
         })
     };
     let mut texts = Vec::with_capacity(outputs.len());
@@ -292,12 +315,16 @@ fn decode_all(inputs: &[Cow<'_, str>], local: &Local<'_>) -> (Vec<String>, Resul
         numbered.extend(done);
     }
     numbered.sort_unstable_by_key(|(k, _)| *k);
-    (texts, numbered.into_iter().map(|(_, r)| r).collect())
+    (
+        before,
+        texts,
+        numbered.into_iter().map(|(_, r)| r).collect(),
+    )
 }
 
-/// Target entity URLs first, then the parameter's; duplicates removed, order kept. URLs stay
+/// Target entity URLs first, then the parameter's, as given (see [`distinct`]). URLs stay
 /// borrowed from the request and the entities.
-fn inputs<'a>(ctx: &'a Context, encoded_urls: List<'a>) -> Vec<Cow<'a, str>> {
+fn gather<'a>(ctx: &'a Context, encoded_urls: List<'a>) -> Vec<Cow<'a, str>> {
     let mut all: Vec<Cow<'a, str>> = ctx
         .entities
         .iter()
@@ -309,16 +336,15 @@ fn inputs<'a>(ctx: &'a Context, encoded_urls: List<'a>) -> Vec<Cow<'a, str>> {
     } else {
         all.extend(encoded_urls.into_items(split_urls));
     }
+    all
+}
+
+/// Which URLs count: the first of each, empty ones not at all.
+fn distinct(urls: &[Cow<'_, str>]) -> Vec<bool> {
     let mut seen = FastSet::default();
-    seen.reserve(all.len());
-    let keep: Vec<bool> = all
-        .iter()
+    seen.reserve(urls.len());
+    urls.iter()
         .map(|u| !u.is_empty() && seen.insert(u.as_ref()))
-        .collect();
-    drop(seen);
-    all.into_iter()
-        .zip(keep)
-        .filter_map(|(url, keep)| keep.then_some(url))
         .collect()
 }
 
@@ -370,7 +396,8 @@ fn apply_api_answer(
 fn outcome(
     ctx: &Context,
     create_entities: bool,
-    inputs: Vec<Cow<'_, str>>,
+    inputs: &[Cow<'_, str>],
+    keep: &[bool],
     results: Results,
     mut decoded: DecodedUrls,
     api_failure: Option<Error>,
@@ -378,12 +405,14 @@ fn outcome(
     let mut errors: Vec<ErrorEntry> = Vec::new();
     let mut failed_inputs: Vec<&str> = Vec::new();
     for (k, chunk) in results.into_iter().enumerate() {
-        let urls = &inputs[k * CHUNK..];
+        let (urls, kept) = (&inputs[k * CHUNK..], &keep[k * CHUNK..]);
         // Collected in place: the entries reuse the chunk's memory.
         let entries: Vec<DecodedEntry> = chunk
             .into_iter()
             .zip(urls)
-            .filter_map(|(result, input)| match result {
+            .zip(kept)
+            .filter(|(_, &kept)| kept)
+            .filter_map(|((result, input), _)| match result {
                 Decoded::Ok {
                     encoded,
                     decoded: text,
@@ -442,25 +471,27 @@ fn outcome(
             .or_default()
             .push(entity);
     }
-    let needed = create_entities || !by_url.is_empty();
-    for item in decoded.iter().filter(|_| needed) {
-        for entity in by_url.get(item.encoded_url).into_iter().flatten() {
-            let mut properties = Map::new();
-            properties.insert("ProofPointTAP_decodedUrl".into(), json!(item.decoded_url));
-            enrichments.push(Enrichment {
-                identifier: entity.identifier.clone(),
-                entity_type: entity.entity_type.clone(),
-                properties,
-            });
-        }
-        if create_entities && known.insert(item.decoded_url.to_lowercase()) {
-            let mut extra = Map::new();
-            extra.insert("ProofPointTAP_encodedUrl".into(), json!(item.encoded_url));
-            entities.push(Entity::new(
-                item.decoded_url.to_owned(),
-                "DestinationURL",
-                extra,
-            ));
+    // Only when entities or enrichments are wanted: the list can hold tens of thousands of URLs.
+    if create_entities || !by_url.is_empty() {
+        for item in decoded.iter() {
+            for entity in by_url.get(item.encoded_url).into_iter().flatten() {
+                let mut properties = Map::new();
+                properties.insert("ProofPointTAP_decodedUrl".into(), json!(item.decoded_url));
+                enrichments.push(Enrichment {
+                    identifier: entity.identifier.clone(),
+                    entity_type: entity.entity_type.clone(),
+                    properties,
+                });
+            }
+            if create_entities && known.insert(item.decoded_url.to_lowercase()) {
+                let mut extra = Map::new();
+                extra.insert("ProofPointTAP_encodedUrl".into(), json!(item.encoded_url));
+                entities.push(Entity::new(
+                    item.decoded_url.to_owned(),
+                    "DestinationURL",
+                    extra,
+                ));
+            }
         }
     }
 
