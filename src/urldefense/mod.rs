@@ -182,6 +182,15 @@ fn split_host(url: &str) -> Option<&str> {
     let rest = strip_prefix_ci(url, "https:").or_else(|| strip_prefix_ci(url, "http:"))?;
     let rest = rest.strip_prefix('/')?;
     let rest = rest.strip_prefix('/').unwrap_or(rest);
+    // Every URL Defense host starts with "urldefense"; most URLs checked here are ordinary links
+    // (each decoded URL is checked for another layer), ruled out by their first letter.
+    if !rest
+        .as_bytes()
+        .first()
+        .is_some_and(|b| b.eq_ignore_ascii_case(&b'u'))
+    {
+        return None;
+    }
     let host_end = rest
         .bytes()
         .take(40)
@@ -195,8 +204,6 @@ fn split_host(url: &str) -> Option<&str> {
         Some(colon) if host[colon + 1..].bytes().all(|b| b.is_ascii_digit()) => &host[..colon],
         _ => host,
     };
-    // Most URLs checked here are ordinary links (every decoded URL is checked for another layer):
-    // their host length alone rules them out.
     HOSTS
         .iter()
         .any(|h| h.len() == host.len() && h.eq_ignore_ascii_case(host))
@@ -372,10 +379,7 @@ fn decode_v3(rest: &str, out: &mut Vec<u8>) -> Result<(), DecodeError> {
         let b = mangled[i];
         if b != b'*' {
             // Copy the run of ordinary bytes up to the next '*' in one go.
-            let next = mangled[i..]
-                .iter()
-                .position(|&c| c == b'*')
-                .map_or(mangled.len(), |p| i + p);
+            let next = memchr::memchr(b'*', &mangled[i..]).map_or(mangled.len(), |p| i + p);
             out.extend_from_slice(&mangled[i..next]);
             i = next;
             continue;
@@ -410,7 +414,7 @@ fn find_v3_table(rest: &str) -> Result<(&str, &str), DecodeError> {
     let bytes = rest.as_bytes();
     let mut end = rest.len();
     // `;` is rare in URLs: find it from the end, then look for the `__` before it.
-    while let Some(semi) = rest[..end].rfind(';') {
+    while let Some(semi) = memchr::memrchr(b';', &bytes[..end]) {
         end = semi;
         if semi < 2 || &bytes[semi - 2..semi] != b"__" {
             continue;
