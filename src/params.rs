@@ -132,7 +132,7 @@ fn fold_key(key: &str) -> String {
 
 /// A parameter value as a request carries it: parsed JSON (the configuration), or the raw JSON
 /// text of one (action parameters, read straight from the request so large lists are not copied).
-pub trait ParamValue<'de>: IntoDeserializer<'de, serde_json::Error> {
+pub trait ParamValue<'de>: IntoDeserializer<'de, serde_json::Error> + Clone {
     /// Whether the value counts as "not given": null, an empty or blank string, an empty list.
     fn is_empty(&self) -> bool;
     /// The value as parsed JSON, to compare two spellings of one parameter.
@@ -247,8 +247,17 @@ where
             )));
         }
     }
-    let entries = canonical.into_iter().map(|(key, value, _)| (key, value));
-    let map = de::value::MapDeserializer::<_, serde_json::Error>::new(entries);
+    let entries: Vec<(String, V)> = canonical
+        .into_iter()
+        .map(|(key, value, _)| (key, value))
+        .collect();
+    // Untracked first: tracking the path costs a little on every item of a list of thousands,
+    // and is only needed to word an error, so a failure is read again with it.
+    let map = de::value::MapDeserializer::<_, serde_json::Error>::new(entries.iter().cloned());
+    if let Ok(parsed) = T::deserialize(map) {
+        return Ok(parsed);
+    }
+    let map = de::value::MapDeserializer::<_, serde_json::Error>::new(entries.into_iter());
     serde_path_to_error::deserialize(map).map_err(|err| {
         let key = err.path().iter().next().map(|s| s.to_string());
         let info = key.and_then(|k| infos.iter().find(|p| p.key == k));

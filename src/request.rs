@@ -6,6 +6,7 @@
 
 use std::io::Read;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorCode, Result};
@@ -81,10 +82,14 @@ pub fn parse(text: &str) -> std::result::Result<Request<'_>, Box<(Error, Echo)>>
     let mut typed_error = None;
     if text.trim_start().starts_with('{') {
         let mut json = serde_json::Deserializer::from_str(text);
-        match serde_path_to_error::deserialize::<_, Request>(&mut json) {
+        match Request::deserialize(&mut json) {
             Ok(request) if json.end().is_ok() => return Ok(request),
             Ok(_) => {} // trailing characters: the JSON check below words it
-            Err(e) => typed_error = Some(e),
+            // Read again tracking the path, which costs a little on every value, to say where.
+            Err(_) => {
+                let mut json = serde_json::Deserializer::from_str(text);
+                typed_error = serde_path_to_error::deserialize::<_, Request>(&mut json).err();
+            }
         }
     }
     Err(explain(text, typed_error))
