@@ -9,13 +9,16 @@ use proofpoint_tap::config::Config;
 use proofpoint_tap::{request, scope};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(request) = request::parse(data) else {
+    let Ok(text) = request::text(data.to_vec()) else {
+        return;
+    };
+    let Ok(request) = request::parse(&text) else {
         return;
     };
     let _ = request.action.as_deref().map(Action::resolve);
     let _ = scope::apply(request.scope.as_deref(), request.target_entities.clone());
     let _ = Config::resolve(&request.configuration, |_| None);
     for action in Action::ALL {
-        let _ = action.check_parameters(request.parameters.clone());
+        let _ = action.check_parameters(&request.parameters);
     }
 });

@@ -6,7 +6,7 @@
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::client::TapClient;
@@ -30,40 +30,41 @@ pub mod ping;
 pub mod search_events;
 
 /// Evaluates `$body` with `$p` standing for the action's parameter type: the one place that
-/// pairs each action with its `Params`.
+/// pairs each action with its `Params`. `$p<'a>` takes the lifetime of the request text the
+/// parameters may borrow from (unused by parameters that borrow nothing).
 macro_rules! with_params {
     ($action:expr, $p:ident => $body:expr) => {
         match $action {
             Action::Ping => {
-                type $p = ping::Params;
+                type $p<'a> = ping::Params;
                 $body
             }
             Action::DecodeUrl => {
-                type $p = decode_url::Params<'static>;
+                type $p<'a> = decode_url::Params<'a>;
                 $body
             }
             Action::GetCampaign => {
-                type $p = get_campaign::Params<'static>;
+                type $p<'a> = get_campaign::Params<'a>;
                 $body
             }
             Action::GetForensics => {
-                type $p = get_forensics::Params<'static>;
+                type $p<'a> = get_forensics::Params<'a>;
                 $body
             }
             Action::ListCampaigns => {
-                type $p = list_campaigns::Params;
+                type $p<'a> = list_campaigns::Params;
                 $body
             }
             Action::GetVaps => {
-                type $p = get_vaps::Params;
+                type $p<'a> = get_vaps::Params;
                 $body
             }
             Action::GetTopClickers => {
-                type $p = get_top_clickers::Params;
+                type $p<'a> = get_top_clickers::Params;
                 $body
             }
             Action::SearchEvents => {
-                type $p = search_events::Params<'static>;
+                type $p<'a> = search_events::Params<'a>;
                 $body
             }
         }
@@ -137,17 +138,18 @@ impl Action {
 
     /// The action's parameters.
     pub fn params(self) -> Vec<ParamInfo> {
-        with_params!(self, P => params::describe::<P>())
+        with_params!(self, P => params::describe::<P<'static>>())
     }
 
     /// The JSON Schema of the action's parameters.
     pub fn params_schema(self) -> Value {
-        with_params!(self, P => params::schema_generator().into_root_schema_for::<P>().to_value())
+        with_params!(self, P => params::schema_generator().into_root_schema_for::<P<'static>>().to_value())
     }
 
     /// Reads `raw` as this action's parameters without running anything (used by the fuzzer).
-    pub fn check_parameters(self, raw: Map<String, Value>) -> Result<()> {
-        with_params!(self, P => params::parse::<P, _>(raw, Noun::Parameter).map(drop))
+    pub fn check_parameters(self, raw: &RawParams<'_>) -> Result<()> {
+        let raw = raw.0.iter().cloned();
+        with_params!(self, P => params::parse::<P<'_>, _>(raw, Noun::Parameter).map(drop))
     }
 
     /// An example request a playbook engineer can pipe in.
