@@ -33,6 +33,22 @@ fn url() -> impl Strategy<Value = String> {
         })
 }
 
+/// Whether `url` reads as quoted-printable text: every `=` starts a `=XX` escape and one is `=3D`.
+/// The decoder then unescapes it, by design (see the README): v3 keeps `=` as it is, so such a
+/// URL does not round-trip through v3, and the generator may produce one now and then.
+fn reads_as_quoted_printable(url: &str) -> bool {
+    let b = url.as_bytes();
+    let escape_at = |i: usize| {
+        b.get(i + 1..i + 3)
+            .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    };
+    let eq: Vec<usize> = (0..b.len()).filter(|&i| b[i] == b'=').collect();
+    eq.iter().all(|&i| escape_at(i))
+        && eq
+            .iter()
+            .any(|&i| b[i + 1] == b'3' && b[i + 2].eq_ignore_ascii_case(&b'd'))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -42,7 +58,7 @@ proptest! {
     }
 
     #[test]
-    fn v3_round_trips(url in url()) {
+    fn v3_round_trips(url in url().prop_filter("quoted-printable look-alike", |u| !reads_as_quoted_printable(u))) {
         prop_assert_eq!(decode(&encode::v3(&url)), Ok(url));
     }
 
@@ -52,8 +68,17 @@ proptest! {
     }
 
     #[test]
-    fn nested_v2_around_v3_round_trips(url in url()) {
+    fn nested_v2_around_v3_round_trips(url in url().prop_filter("quoted-printable look-alike", |u| !reads_as_quoted_printable(u))) {
         prop_assert_eq!(decode(&encode::v2(&encode::v3(&url))), Ok(url));
+    }
+
+    #[test]
+    fn quoted_printable_look_alikes_are_read_as_such(path in "(=3[dD]|=[46][1-9A-F]|[a-z/]){1,8}") {
+        let url = format!("https://x.example/{path}");
+        prop_assume!(reads_as_quoted_printable(&url));
+        // The documented reading: the escapes are undone, so `=3D` comes back as `=`.
+        let decoded = decode(&encode::v3(&url)).unwrap();
+        prop_assert!(!decoded.contains("=3D") && !decoded.contains("=3d"), "{}", decoded);
     }
 
     #[test]
