@@ -157,12 +157,12 @@ fn layer_into(url: &str, out: &mut Vec<u8>) -> Result<bool, DecodeError> {
         None => Err(DecodeError::NotUrlDefense),
         Some(Version::V1(query)) => {
             let target = target_param(query, true).ok_or(DecodeError::MissingTarget("v1"))?;
-            unescape_target(target, false, out);
+            unescape_target::<false>(target, out);
             Ok(true)
         }
         Some(Version::V2(query)) => {
             let target = target_param(query, false).ok_or(DecodeError::MissingTarget("v2"))?;
-            unescape_target(target, true, out);
+            unescape_target::<true>(target, out);
             Ok(true)
         }
         Some(Version::V3(rest)) => decode_v3(rest, out).map(|()| false),
@@ -267,27 +267,6 @@ fn target_param(query: &str, v1: bool) -> Option<&str> {
     Some(&query[start..end])
 }
 
-/// What a byte of a v1/v2 target stands for: itself, the start of an escape, or (v2) a `/`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Plain,
-    Escape,
-    Slash,
-}
-
-const V1_CLASSES: [Class; 256] = classes(false);
-const V2_CLASSES: [Class; 256] = classes(true);
-
-const fn classes(v2: bool) -> [Class; 256] {
-    let mut table = [Class::Plain; 256];
-    table[b'%' as usize] = Class::Escape;
-    if v2 {
-        table[b'-' as usize] = Class::Escape;
-        table[b'_' as usize] = Class::Slash;
-    }
-    table
-}
-
 /// Hex digit values; 0xFF for anything else.
 const HEX: [u8; 256] = {
     let mut table = [0xFF; 256];
@@ -307,9 +286,8 @@ const HEX: [u8; 256] = {
 
 /// Percent-decodes `target` into `out` in one pass; for v2, `-` stands for `%` and `_` for `/`. An
 /// escape without two hex digits is kept as it is (as `%`).
-fn unescape_target(target: &str, v2: bool, out: &mut Vec<u8>) {
+fn unescape_target<const V2: bool>(target: &str, out: &mut Vec<u8>) {
     let bytes = target.as_bytes();
-    let classes = if v2 { &V2_CLASSES } else { &V1_CLASSES };
     // Escapes come every few bytes in a v2 target, so this is one loop over bytes, writing into a
     // slice sized for the longest result (no byte expands) rather than pushing one at a time.
     let start = out.len();
@@ -318,22 +296,22 @@ fn unescape_target(target: &str, v2: bool, out: &mut Vec<u8>) {
     let (mut i, mut w) = (0, 0);
     while i < bytes.len() {
         let b = bytes[i];
-        let (byte, width) = match classes[usize::from(b)] {
-            Class::Plain => (b, 1),
-            Class::Slash => (b'/', 1),
-            Class::Escape => {
-                let high = bytes.get(i + 1).map_or(0xFF, |&h| HEX[usize::from(h)]);
-                let low = bytes.get(i + 2).map_or(0xFF, |&l| HEX[usize::from(l)]);
-                if high < 16 && low < 16 {
-                    (high << 4 | low, 3)
-                } else {
-                    (b'%', 1)
-                }
-            }
-        };
-        dst[w] = byte;
+        if b != b'%' && !(V2 && b == b'-') {
+            dst[w] = if V2 && b == b'_' { b'/' } else { b };
+            w += 1;
+            i += 1;
+            continue;
+        }
+        let high = bytes.get(i + 1).map_or(0xFF, |&h| HEX[usize::from(h)]);
+        let low = bytes.get(i + 2).map_or(0xFF, |&l| HEX[usize::from(l)]);
+        if high < 16 && low < 16 {
+            dst[w] = high << 4 | low;
+            i += 3;
+        } else {
+            dst[w] = b'%';
+            i += 1;
+        }
         w += 1;
-        i += width;
     }
     out.truncate(start + w);
 }
