@@ -243,11 +243,11 @@ fn decode_all<T>(
     local: &Local<'_>,
     first: impl FnOnce() -> T,
 ) -> (T, Vec<String>, Results) {
-    let available = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    // Asking for the core count reads cgroup files: only worth it for a large input.
     let threads = if inputs.len() < PARALLEL_FROM {
         1
     } else {
-        available
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
     };
     let chunks = inputs.len().div_ceil(CHUNK);
     // A decoded URL is never longer than its URL Defense form, so no buffer needs to grow; what
