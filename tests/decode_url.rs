@@ -261,3 +261,67 @@ async fn thousands_of_urls_keep_input_order_across_threads() {
         expected.len()
     );
 }
+
+/// A decode API stub that answers every URL it is sent, in order, with a decoding it can check:
+/// the URL with `#api` appended.
+struct EchoDecoder;
+
+impl wiremock::Respond for EchoDecoder {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let urls: Vec<Value> = body["urls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| json!({"encodedUrl": u, "decodedUrl": format!("{}#api", u.as_str().unwrap()), "success": true}))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({ "urls": urls }))
+    }
+}
+
+#[tokio::test]
+async fn api_answers_land_in_place_among_thousands_of_local_results() {
+    use proofpoint_tap::urldefense::encode;
+    // Every third URL is in a form only the API reads; they are spread over several chunks of the
+    // local decoding and several API calls, and each answer must land at its own URL's place.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/url/decode"))
+        .respond_with(EchoDecoder)
+        .mount(&server)
+        .await;
+    let mut urls = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..5_000 {
+        if i % 3 == 0 {
+            let url = format!("https://urldefense.com/v4/__https://future{i}.example/__;!!o!s$");
+            expected.push((url.clone(), format!("{url}#api"), "api"));
+            urls.push(url);
+        } else {
+            let original = format!("https://host.example/{i}");
+            let url = encode::v3(&original);
+            expected.push((url.clone(), original, "local"));
+            urls.push(url);
+        }
+    }
+    let params = json!({"encoded_urls": urls, "create_url_entities": false});
+    let run = run(&request(vec![], params, config(&server.uri()))).await;
+    assert_eq!(run.code, 0);
+    let got: Vec<(String, String, String)> = run.envelope["json_result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let text = |k: &str| d[k].as_str().unwrap().to_owned();
+            (text("encodedUrl"), text("decodedUrl"), text("source"))
+        })
+        .collect();
+    let want: Vec<(String, String, String)> = expected
+        .into_iter()
+        .map(|(e, d, s)| (e, d, s.to_owned()))
+        .collect();
+    assert_eq!(got, want);
+    // 1 667 URLs for the API, at most 200 per call.
+    assert_eq!(run.envelope["metrics"]["http_requests"], 9);
+    assert!(run.envelope["errors"].as_array().unwrap().is_empty());
+}
