@@ -143,15 +143,37 @@ pub fn print_json<T: serde::Serialize>(value: &T, pretty: bool) -> u8 {
     if pretty {
         return print_out(&to_json(value, true));
     }
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-    let written = serde_json::to_writer(&mut out, value)
-        .map_err(std::io::Error::from)
-        .and_then(|()| out.write_all(b"\n"))
-        .and_then(|()| out.flush());
+    let written = match raw_stdout() {
+        Some(file) => write_json(file, value),
+        None => write_json(std::io::stdout().lock(), value),
+    };
     match written {
         Ok(()) => 0,
         Err(_) => 1,
     }
+}
+
+/// Stdout as a plain file. Rust's `Stdout` is line-buffered: every write is searched for its last
+/// newline, which for a one-line envelope of megabytes is a scan of all of it for nothing.
+#[cfg(unix)]
+fn raw_stdout() -> Option<std::fs::File> {
+    use std::os::fd::AsFd;
+    // Flushed first, so that nothing written through `Stdout` before comes out after.
+    std::io::stdout().flush().ok()?;
+    let fd = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    Some(std::fs::File::from(fd))
+}
+
+#[cfg(not(unix))]
+fn raw_stdout() -> Option<std::fs::File> {
+    None
+}
+
+fn write_json<T: serde::Serialize>(out: impl Write, value: &T) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+    serde_json::to_writer(&mut out, value)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// Writes to stdout; a closed stdout (a pipe whose reader left) is exit status 1, not a panic.
