@@ -344,11 +344,6 @@ impl DecodedUrls {
         self.buffers.len()
     }
 
-    /// The whole text of a buffer.
-    pub fn text(&self, buffer: usize) -> &str {
-        self.buffers[buffer].as_str()
-    }
-
     /// Keeps a text of its own (an API answer, a URL with escapes) and says where it is.
     pub fn push_text(&mut self, text: &str) -> TextRef {
         let start = self.own.len();

@@ -137,18 +137,6 @@ fn finish(bytes: &[u8], html: bool) -> Result<Cow<'_, str>, DecodeError> {
     })
 }
 
-/// Whether `url` is on a URL Defense host.
-pub fn is_url_defense(url: &str) -> bool {
-    split_host(url.trim()).is_some()
-}
-
-/// Decodes exactly one layer.
-pub fn decode_layer(url: &str) -> Result<String, DecodeError> {
-    let mut bytes = Vec::new();
-    let html = layer_into(url, &mut bytes)?;
-    finish(&bytes, html).map(Cow::into_owned)
-}
-
 /// Writes the bytes one layer decodes to into `out` (cleared first). Returns whether they still
 /// need HTML references unescaped (v1 and v2 targets).
 fn layer_into(url: &str, out: &mut Vec<u8>) -> Result<bool, DecodeError> {
