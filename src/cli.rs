@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 use crate::actions::Action;
 use crate::logging::LogFormat;
 use crate::manifest;
+use crate::output;
 use crate::schema;
+use crate::wire::Envelope;
 
 /// Proofpoint TAP actions for SOAR platforms: one JSON request on stdin, one JSON envelope on stdout.
 #[derive(Debug, Parser)]
@@ -137,15 +139,15 @@ pub fn to_json<T: serde::Serialize>(value: &T, pretty: bool) -> String {
     text
 }
 
-/// Writes a value as JSON to stdout, streaming it rather than building one large string first.
-/// A closed stdout (a pipe whose reader left) is exit status 1, not a panic.
-pub fn print_json<T: serde::Serialize>(value: &T, pretty: bool) -> u8 {
+/// Writes the envelope as JSON to stdout, streaming it rather than building one large string
+/// first. A closed stdout (a pipe whose reader left) is exit status 1, not a panic.
+pub fn print_envelope(envelope: &Envelope, pretty: bool) -> u8 {
     if pretty {
-        return print_out(&to_json(value, true));
+        return print_out(&to_json(envelope, true));
     }
     let written = match raw_stdout() {
-        Some(file) => write_json(file, value),
-        None => write_json(std::io::stdout().lock(), value),
+        Some(file) => write_envelope_line(file, envelope),
+        None => write_envelope_line(std::io::stdout().lock(), envelope),
     };
     match written {
         Ok(()) => 0,
@@ -169,12 +171,16 @@ fn raw_stdout() -> Option<std::fs::File> {
     None
 }
 
-fn write_json<T: serde::Serialize>(out: impl Write, value: &T) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
-    serde_json::to_writer(&mut out, value)?;
+fn write_envelope_line(out: impl Write, envelope: &Envelope) -> std::io::Result<()> {
+    // Large enough that a bulk envelope crosses the pipe in few writes; more only costs memory.
+    let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, out);
+    output::write_envelope(&mut out, envelope)?;
     out.write_all(b"\n")?;
     out.flush()
 }
+
+/// Bytes the envelope is written in.
+const OUT_BUFFER: usize = 256 << 10;
 
 /// Writes to stdout; a closed stdout (a pipe whose reader left) is exit status 1, not a panic.
 pub fn print_out(text: &str) -> u8 {

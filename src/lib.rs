@@ -11,6 +11,7 @@ pub mod error;
 pub mod fasthash;
 pub mod logging;
 pub mod manifest;
+pub mod output;
 pub mod params;
 pub mod render;
 pub mod request;

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
                     }
                     Err(e) => runner::rejected(e),
                 });
-            let written = cli::print_json(&envelope, cli.pretty);
+            let written = cli::print_envelope(&envelope, cli.pretty);
             let status = written.max(runner::exit_code(&envelope));
             // The process ends now: freeing a large envelope would only cost time.
             std::mem::forget(envelope);
