@@ -294,22 +294,43 @@ pub struct DecodedEntry {
 }
 
 /// Where a text is kept in a [`DecodedUrls`]: a buffer and a byte range in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Twelve bytes, not four words: a bulk request makes two per URL, and every page of them is
+/// memory the process must fault in and give back. Offsets fit in 32 bits since a request is at
+/// most 16 MiB and no decoded URL is longer than its encoded form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TextRef {
-    /// As returned by [`DecodedUrls::add_buffer`] or [`DecodedUrls::add_shared`]; `None` for the
+    /// As returned by [`DecodedUrls::add_buffer`] or [`DecodedUrls::add_shared`]; [`OWN`] for the
     /// texts kept by [`DecodedUrls::push_text`].
-    pub buffer: Option<usize>,
-    /// Byte range of the text in that buffer.
-    pub range: std::ops::Range<usize>,
+    buffer: u32,
+    start: u32,
+    end: u32,
 }
+
+/// [`TextRef::buffer`] of the texts a [`DecodedUrls`] keeps itself.
+const OWN: u32 = u32::MAX;
 
 impl TextRef {
     /// `range` of buffer `buffer`.
     pub fn new(buffer: usize, range: std::ops::Range<usize>) -> Self {
+        let buffer = u32::try_from(buffer)
+            .ok()
+            .filter(|&b| b != OWN)
+            .expect("fewer than 4 billion text buffers");
+        Self::at(buffer, range)
+    }
+
+    fn at(buffer: u32, range: std::ops::Range<usize>) -> Self {
+        let offset = |n: usize| u32::try_from(n).expect("texts of a request are under 4 GiB");
         TextRef {
-            buffer: Some(buffer),
-            range,
+            buffer,
+            start: offset(range.start),
+            end: offset(range.end),
         }
+    }
+
+    fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
     }
 }
 
@@ -348,10 +369,7 @@ impl DecodedUrls {
     pub fn push_text(&mut self, text: &str) -> TextRef {
         let start = self.own.len();
         self.own.push_str(text);
-        TextRef {
-            buffer: None,
-            range: start..self.own.len(),
-        }
+        TextRef::at(OWN, start..self.own.len())
     }
 
     /// Appends entries, kept as they are; their texts must be kept in this list's buffers.
@@ -363,10 +381,10 @@ impl DecodedUrls {
 
     fn resolve(&self, at: &TextRef) -> &str {
         let buffer = match at.buffer {
-            Some(b) => self.buffers[b].as_str(),
-            None => &self.own,
+            OWN => &self.own,
+            b => self.buffers[b as usize].as_str(),
         };
-        &buffer[at.range.clone()]
+        &buffer[at.range()]
     }
 
     /// Number of entries.
