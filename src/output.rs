@@ -32,43 +32,32 @@ pub fn write_envelope(out: &mut impl Write, envelope: &Envelope) -> io::Result<(
         errors,
         metrics,
     } = envelope;
-    out.write_all(b"{")?;
-    member(out, "action", action)?;
-    out.write_all(b",")?;
+    out.write_all(b"{\"action\":")?;
+    serde_json::to_writer(&mut *out, action)?;
     member(out, "case_id", case_id)?;
-    out.write_all(b",")?;
     member(out, "alert_group_identifiers", alert_group_identifiers)?;
-    out.write_all(b",")?;
     member(out, "execution_state", execution_state)?;
-    out.write_all(b",")?;
     member(out, "result_value", result_value)?;
-    out.write_all(b",")?;
     member(out, "result_name", result_name)?;
-    out.write_all(b",")?;
     member(out, "output_message", output_message)?;
     out.write_all(b",\"json_result\":")?;
     match json_result {
         Some(JsonResult::DecodedUrls(list)) => write_decoded_urls(out, list)?,
         other => serde_json::to_writer(&mut *out, other)?,
     }
-    out.write_all(b",")?;
     member(out, "insights", insights)?;
-    out.write_all(b",")?;
     member(out, "entities", entities)?;
-    out.write_all(b",")?;
     member(out, "enrichments", enrichments)?;
-    out.write_all(b",")?;
     member(out, "tables", tables)?;
-    out.write_all(b",")?;
     member(out, "errors", errors)?;
-    out.write_all(b",")?;
     member(out, "metrics", metrics)?;
     out.write_all(b"}")
 }
 
-/// `"name":value`; `name` is one of the envelope's own keys, which need no escaping.
+/// `,"name":value`, a member after the first; `name` is one of the envelope's own keys, which need
+/// no escaping.
 fn member<T: Serialize + ?Sized>(out: &mut impl Write, name: &str, value: &T) -> io::Result<()> {
-    out.write_all(b"\"")?;
+    out.write_all(b",\"")?;
     out.write_all(name.as_bytes())?;
     out.write_all(b"\":")?;
     serde_json::to_writer(&mut *out, value)?;
