@@ -4,7 +4,7 @@
 //! 40 requests at `max_concurrency` 4 cannot take less than ceil(40 / 4) × 100 ms = 1 s; the
 //! target is a wall time within 1.25× of that bound. Figures are medians of 5 runs with min and max.
 
-#[path = "../tests/common/stub.rs"]
+#[path = "../tests/it/common/stub.rs"]
 mod stub;
 
 use std::io::Write;

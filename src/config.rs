@@ -5,15 +5,17 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use url::{Host, Url};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::params::{self, Flag, Integer, Noun};
+use crate::params::{self, parameters, Flag, Integer, Section};
 
 /// The default TAP API root.
 pub const DEFAULT_API_ROOT: &str = "https://tap-api-v2.proofpoint.com";
@@ -33,6 +35,7 @@ pub struct Secret(String);
 
 impl Secret {
     /// Wraps a secret value.
+    #[cfg(test)]
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -73,35 +76,54 @@ impl JsonSchema for Secret {
     }
 }
 
-/// The configuration keys as the request may carry them (SPEC §2 `configuration`).
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[schemars(title = "proofpoint-tap configuration")]
-pub struct ConfigInput {
-    /// Root of the TAP API, path prefix kept. https, or http to a loopback host for local testing.
-    /// Falls back to PROOFPOINT_TAP_API_ROOT, then `https://tap-api-v2.proofpoint.com`.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Api Root", "x-env" = "PROOFPOINT_TAP_API_ROOT", "default" = DEFAULT_API_ROOT))]
-    pub api_root: Option<String>,
-    /// The TAP service principal. Falls back to PROOFPOINT_TAP_PRINCIPAL.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Username", "x-env" = "PROOFPOINT_TAP_PRINCIPAL"))]
-    pub username: Option<String>,
-    /// The TAP service secret. Falls back to PROOFPOINT_TAP_SECRET.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Password", "x-env" = "PROOFPOINT_TAP_SECRET"))]
-    pub password: Option<Secret>,
-    /// Verify the server's TLS certificate. Falls back to PROOFPOINT_TAP_VERIFY_SSL, then true.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Verify SSL", "x-env" = "PROOFPOINT_TAP_VERIFY_SSL", "default" = true))]
-    pub verify_ssl: Option<Flag>,
-    /// Timeout of each HTTP request, in seconds (1..=600).
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Timeout Seconds", "default" = 30))]
-    pub timeout_seconds: Option<Integer>,
-    /// How many TAP requests may be in flight at once (1..=32).
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Max Concurrency", "default" = 4))]
-    pub max_concurrency: Option<Integer>,
+parameters! {
+    /// The configuration keys as the request may carry them (SPEC §2 `configuration`).
+    #[derive(Debug, Default, Deserialize, JsonSchema)]
+    #[schemars(title = "proofpoint-tap configuration")]
+    pub struct ConfigInput {
+        /// Root of the TAP API, path prefix kept. https, or http to a loopback host for local testing.
+        /// Falls back to PROOFPOINT_TAP_API_ROOT, then `https://tap-api-v2.proofpoint.com`.
+        #[param("Api Root")]
+        #[serde(default)]
+        #[schemars(extend("x-env" = "PROOFPOINT_TAP_API_ROOT", "default" = DEFAULT_API_ROOT))]
+        pub api_root: Option<String>,
+        /// The TAP service principal. Falls back to PROOFPOINT_TAP_PRINCIPAL.
+        #[param("Username")]
+        #[serde(default)]
+        #[schemars(extend("x-env" = "PROOFPOINT_TAP_PRINCIPAL"))]
+        pub username: Option<String>,
+        /// The TAP service secret. Falls back to PROOFPOINT_TAP_SECRET.
+        #[param("Password")]
+        #[serde(default)]
+        #[schemars(extend("x-env" = "PROOFPOINT_TAP_SECRET"))]
+        pub password: Option<Secret>,
+        /// Verify the server's TLS certificate. Falls back to PROOFPOINT_TAP_VERIFY_SSL, then true.
+        #[param("Verify SSL")]
+        #[serde(default)]
+        #[schemars(extend("x-env" = "PROOFPOINT_TAP_VERIFY_SSL", "default" = true))]
+        pub verify_ssl: Option<Flag>,
+        /// Timeout of each HTTP request, in seconds (1..=600).
+        #[param("Timeout Seconds")]
+        #[serde(default)]
+        #[schemars(extend("default" = 30))]
+        pub timeout_seconds: Option<Integer>,
+        /// How many TAP requests may be in flight at once (1..=32).
+        #[param("Max Concurrency")]
+        #[serde(default)]
+        #[schemars(extend("default" = 4))]
+        pub max_concurrency: Option<Integer>,
+    }
+}
+
+/// The environment variable a configuration key falls back to, if any.
+pub(crate) fn environment_variable(key: &str) -> Option<&'static str> {
+    match key {
+        "api_root" => Some(ENV_API_ROOT),
+        "username" => Some(ENV_PRINCIPAL),
+        "password" => Some(ENV_SECRET),
+        "verify_ssl" => Some(ENV_VERIFY_SSL),
+        _ => None,
+    }
 }
 
 /// The resolved configuration of one run.
@@ -125,7 +147,7 @@ impl Config {
     /// Reads the request's `configuration`, filling gaps from `env` (a lookup such as
     /// `std::env::var`, injected for tests).
     pub fn resolve(raw: &Map<String, Value>, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let input: ConfigInput = params::parse(raw.clone(), Noun::Configuration)?;
+        let input: ConfigInput = params::parse(raw.clone(), Section::Configuration)?;
         let env = |key: &str| env(key).filter(|v| !v.trim().is_empty());
         let verify_ssl = match input.verify_ssl {
             Some(Flag(v)) => v,
@@ -168,6 +190,11 @@ impl Config {
         })
     }
 
+    /// The API root as a URL, once [`validate_api_root`] accepts it.
+    pub(crate) fn api_url(&self) -> Result<Url> {
+        validate_api_root(&self.api_root)
+    }
+
     /// The principal and secret, or a `missing_configuration` error saying where to set them.
     pub fn credentials(&self) -> Result<(&str, &Secret)> {
         match (&self.principal, &self.secret) {
@@ -181,6 +208,49 @@ impl Config {
                 format!("no TAP service secret is configured. Set \"Password\" in the configuration or {ENV_SECRET} in the environment."),
             )),
         }
+    }
+}
+
+/// Checks an API root: a parsable URL, https (or http to a loopback host), no credentials, no
+/// query or fragment. The returned URL keeps its path prefix.
+pub(crate) fn validate_api_root(raw: &str) -> Result<Url> {
+    let invalid = |why: String| Error::invalid_parameter(why);
+    // A string with '@' may carry a password: never echo it.
+    let shown = if raw.contains('@') {
+        "(not shown)"
+    } else {
+        raw
+    };
+    let url = Url::parse(raw).map_err(|e| {
+        invalid(format!(
+            "the API root {shown} is not a valid URL ({e}); expected e.g. https://tap-api-v2.proofpoint.com"
+        ))
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            "the API root must not contain credentials; set Username and Password in the configuration instead".into(),
+        ));
+    }
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(invalid(format!("the API root {shown} has no host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(format!(
+            "the API root {shown} must not have a query or fragment"
+        )));
+    }
+    let loopback = match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        scheme => Err(invalid(format!(
+            "the API root {shown} uses {scheme}; TAP is reached over https (http is accepted only for a loopback host such as 127.0.0.1)"
+        ))),
     }
 }
 
@@ -252,5 +322,37 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn api_root_rules() {
+        assert!(validate_api_root("https://tap-api-v2.proofpoint.com").is_ok());
+        assert_eq!(
+            validate_api_root("https://proxy.example/tap/")
+                .unwrap()
+                .path(),
+            "/tap/"
+        );
+        assert!(validate_api_root("http://127.0.0.1:8080").is_ok());
+        assert!(validate_api_root("http://127.9.9.9").is_ok());
+        assert!(validate_api_root("http://[::1]:1").is_ok());
+        assert!(validate_api_root("http://localhost:1").is_ok());
+        for bad in [
+            "http://tap-api-v2.proofpoint.com",
+            "http://10.0.0.1",
+            "ftp://127.0.0.1",
+            "tap-api-v2.proofpoint.com",
+            "https://",
+            "https://h.example/?a=b",
+            "https://h.example/#x",
+        ] {
+            let e = validate_api_root(bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidParameter, "{bad}");
+        }
+        let e = validate_api_root("https://user:s3cr3t@h.example").unwrap_err();
+        assert!(e.message.contains("must not contain credentials"));
+        assert!(!e.message.contains("s3cr3t"));
+        let e = validate_api_root("ht!tp://user:s3cr3t@h").unwrap_err();
+        assert!(!e.message.contains("s3cr3t"), "{}", e.message);
     }
 }

@@ -1,25 +1,41 @@
 //! `proofpoint-tap`: Proofpoint Targeted Attack Protection actions for SOAR platforms.
 //!
-//! One JSON action request on stdin, one JSON result envelope on stdout (see `SPEC` in the
-//! README). The binary (`main.rs`) is a thin shell around [`runner::execute`].
+//! One JSON action request on stdin, one JSON result envelope on stdout (SPEC §1-§3). The binary
+//! (`main.rs`) parses the command line and hands over to [`cli::run`]; `ARCHITECTURE.md` walks
+//! through the modules. The public surface is what the binary, the tests, the fuzz targets and
+//! the benchmarks need; everything else is private to the crate.
 
-pub mod actions;
+mod actions;
 pub mod cli;
-pub mod client;
-pub mod config;
-pub mod error;
-pub mod fasthash;
-pub mod logging;
+mod config;
+mod error;
+mod logging;
 pub mod manifest;
-pub mod output;
-pub mod params;
-pub mod render;
-pub mod request;
+mod params;
+mod protocol;
 pub mod runner;
-pub mod schema;
-pub mod scope;
-pub mod timewin;
+mod tap;
 pub mod urldefense;
-pub mod wire;
 
+pub use actions::Action;
+pub use error::ErrorCode;
 pub use manifest::INTEGRATION_IDENTIFIER;
+pub use protocol::{Envelope, ExecutionState};
+
+/// Reads `data` the way a run reads a request — size, BOM, UTF-8, JSON, field types, action
+/// names, scope, configuration and every action's parameters — without running anything, so that
+/// no input can make a network call. The fuzz target's entry point.
+pub fn check_request(data: &[u8]) {
+    let Ok(text) = protocol::request::text(data.to_vec()) else {
+        return;
+    };
+    let Ok(request) = protocol::request::parse(&text) else {
+        return;
+    };
+    let _ = request.action.as_deref().map(Action::resolve);
+    let _ = protocol::scope::apply(request.scope.as_deref(), request.target_entities.clone());
+    let _ = config::Config::resolve(&request.configuration, |_| None);
+    for action in Action::ALL {
+        let _ = action.check_parameters(&request.parameters);
+    }
+}

@@ -1,25 +1,29 @@
-//! The integration's description for a SOAR platform: `integration.json` and one definition per
-//! action under `actions/`, generated from the code so the two cannot disagree.
+//! The integration's description for a SOAR platform and for people: `integration.json`, one
+//! definition per action under `actions/`, and the JSON Schemas under `schemas/` — all generated
+//! from the code, so that they cannot disagree with it.
+
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
 use crate::actions::Action;
-use crate::config::ConfigInput;
+use crate::config::{self, ConfigInput};
 use crate::params;
-use crate::schema::pretty;
+use crate::protocol::schema;
+use crate::protocol::write::pretty;
 
 /// The integration identifier SOAR knows this integration by.
 pub const INTEGRATION_IDENTIFIER: &str = "ProofPointTAP";
 /// The integration's display name.
-pub const INTEGRATION_DISPLAY_NAME: &str = "Proofpoint TAP";
+const INTEGRATION_DISPLAY_NAME: &str = "Proofpoint TAP";
 
 /// `integration.json`.
-pub fn integration() -> Value {
+fn integration() -> Value {
     let configuration: Vec<Value> = params::describe::<ConfigInput>()
         .into_iter()
         .map(|p| {
             let mut v = serde_json::to_value(&p).unwrap_or_default();
-            if let Some(env) = env_of(&p.key) {
+            if let Some(env) = config::environment_variable(&p.key) {
                 v["environment_variable"] = json!(env);
             }
             v
@@ -36,19 +40,8 @@ pub fn integration() -> Value {
     })
 }
 
-fn env_of(key: &str) -> Option<&'static str> {
-    use crate::config::*;
-    match key {
-        "api_root" => Some(ENV_API_ROOT),
-        "username" => Some(ENV_PRINCIPAL),
-        "password" => Some(ENV_SECRET),
-        "verify_ssl" => Some(ENV_VERIFY_SSL),
-        _ => None,
-    }
-}
-
 /// `actions/{name}.json`: one action's definition, with an example request.
-pub fn action_definition(action: Action) -> Value {
+pub(crate) fn action_definition(action: Action) -> Value {
     let info = action.info();
     let mut def = Map::new();
     def.insert("identifier".into(), json!(info.name));
@@ -69,6 +62,59 @@ pub fn action_definition(action: Action) -> Value {
     Value::Object(def)
 }
 
+/// Every schema, by name: `request`, `result`, `configuration`, then one per action's parameters
+/// under the action's canonical name.
+pub(crate) fn schemas() -> Vec<(String, Value)> {
+    let mut schemas: Vec<(String, Value)> = schema::wire()
+        .into_iter()
+        .map(|(name, schema)| (name.to_owned(), schema))
+        .collect();
+    schemas.push((
+        "configuration".to_owned(),
+        params::schema_generator()
+            .into_root_schema_for::<ConfigInput>()
+            .to_value(),
+    ));
+    for action in Action::ALL {
+        schemas.push((action.info().name.to_owned(), action.params_schema()));
+    }
+    schemas
+}
+
+/// The schema called `name` (an action may be named by any of its names).
+pub(crate) fn schema_by_name(name: &str) -> Option<Value> {
+    let canonical = Action::resolve(name)
+        .map(|a| a.info().name.to_owned())
+        .unwrap_or_else(|| name.to_ascii_lowercase());
+    schemas()
+        .into_iter()
+        .find(|(n, _)| *n == canonical)
+        .map(|(_, s)| s)
+}
+
+/// The file a schema is written to.
+fn schema_file_name(name: &str) -> String {
+    match name {
+        "request" | "result" | "configuration" => format!("{name}.schema.json"),
+        action => format!("{action}.parameters.schema.json"),
+    }
+}
+
+/// Writes the schemas into `dir`; returns the paths written.
+pub(crate) fn write_schemas(dir: &Path, only: Option<&str>) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for (name, schema) in schemas() {
+        if only.is_some_and(|o| schema_by_name(o).as_ref() != Some(&schema)) {
+            continue;
+        }
+        let path = dir.join(schema_file_name(&name));
+        std::fs::write(&path, pretty(&schema))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 /// Every generated file, as (path relative to the repository root, contents).
 pub fn files() -> Vec<(String, String)> {
     let mut files = vec![("integration.json".to_owned(), pretty(&integration()))];
@@ -83,9 +129,9 @@ pub fn files() -> Vec<(String, String)> {
             pretty(&action.example()),
         ));
     }
-    for (name, schema) in crate::schema::all() {
+    for (name, schema) in schemas() {
         files.push((
-            format!("schemas/{}", crate::schema::file_name(&name)),
+            format!("schemas/{}", schema_file_name(&name)),
             pretty(&schema),
         ));
     }

@@ -1,9 +1,11 @@
-//! The runner: request bytes in, one envelope out, and the exit-status policy.
+//! The runner: stdin to one envelope on stdout, and the exit-status policy.
 //!
-//! Every failure — unusable input, unknown action, bad parameter, an API that says no, a deadline,
-//! a panic — ends here as an envelope; nothing else writes to stdout.
+//! [`run_stdio`] is the whole pipeline of `proofpoint-tap run`; [`execute`] is its core, request
+//! bytes in and an envelope out. Every failure — unusable input, unknown action, bad parameter, an
+//! API that says no, a deadline, a panic — ends here as an envelope.
 
 use std::any::Any;
+use std::io::IsTerminal;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -11,12 +13,77 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
-use crate::actions::{self, Action, Context, Outcome};
+use crate::actions::{failure_message, name_list, Action, Context, Outcome};
 use crate::config::Config;
 use crate::error::{Error, ErrorCode};
-use crate::request::{self, Echo};
-use crate::scope;
-use crate::wire::{Envelope, ExecutionState, Metrics, RawParams};
+use crate::params::time_window;
+use crate::protocol::request::{self, Echo};
+use crate::protocol::{scope, write, Envelope, ExecutionState, Metrics, RawParams};
+
+/// How the process ends (SPEC §1): the one place exit codes are decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitStatus {
+    /// 0: the action completed, or the command did what it was asked.
+    Success,
+    /// 1: the action failed or timed out, or the output could not be written.
+    Failure,
+    /// 2: the request itself was unusable, or the command line was.
+    Unusable,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Unusable => 2,
+        }
+    }
+
+    /// Failure when writing the output failed (a closed stdout is not a panic).
+    pub(crate) fn of_output(written: std::io::Result<()>) -> Self {
+        match written {
+            Ok(()) => ExitStatus::Success,
+            Err(_) => ExitStatus::Failure,
+        }
+    }
+}
+
+/// `proofpoint-tap run`: one request from stdin, its envelope on stdout. `cli_action` is the action
+/// named on the command line, if any.
+pub fn run_stdio(cli_action: Option<&str>, pretty: bool) -> ExitStatus {
+    widen_pipes();
+    if std::io::stdin().is_terminal() {
+        eprintln!("proofpoint-tap: reading one JSON request from stdin (end with Ctrl-D)");
+    }
+    let envelope = catching(|| match request::read_input(std::io::stdin().lock()) {
+        Ok(input) => execute(input, cli_action, &|k| std::env::var(k).ok()),
+        Err(e) => rejected(e),
+    });
+    let written = ExitStatus::of_output(write::envelope_to_stdout(&envelope, pretty));
+    let status = written.max(exit_status(&envelope));
+    // The process ends now: freeing a large envelope would only cost time.
+    std::mem::forget(envelope);
+    status
+}
+
+/// Pipe capacity asked for on stdin and stdout: 1 MiB, Linux's default ceiling for unprivileged
+/// processes.
+const PIPE_BYTES: usize = 1 << 20;
+
+/// Enlarges stdin and stdout when they are pipes. A bulk request is megabytes each way, and with
+/// the default 64 KiB pipe each side wakes the other hundreds of times; with 1 MiB both sides move
+/// the data in a few large copies. Best effort: files, terminals and refusals are left as they are.
+fn widen_pipes() {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsFd;
+        // Fails with EBADF/EINVAL when the descriptor is not a pipe, EPERM over the user's pipe quota.
+        let _ = rustix::pipe::fcntl_setpipe_size(std::io::stdin().as_fd(), PIPE_BYTES);
+        let _ = rustix::pipe::fcntl_setpipe_size(std::io::stdout().as_fd(), PIPE_BYTES);
+    }
+}
 
 /// How long before the platform's deadline work stops: requests are cut at that point and the
 /// actions report what they finished.
@@ -43,7 +110,7 @@ pub fn execute(
     let (echo, action, outcome, http_requests) = match prepared {
         Err(rejection) => {
             let (echo, action, error) = *rejection;
-            let message = actions::failure_message(action, &error);
+            let message = failure_message(action.map(|a| a.info().display_name), &error);
             (echo, action, Outcome::failed(error, message), 0)
         }
         Ok(prepared) => {
@@ -93,7 +160,7 @@ fn prepare<'a>(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Prepared<'a>, Rejection> {
     let request = request::parse(text).map_err(|rejected| rejection(*rejected, cli_action))?;
-    let mut echo = request::echo_of_request(&request);
+    let mut echo = request.echo();
     let action = resolve_action(request.action.as_deref(), cli_action).map_err(|e| {
         echo.action = cli_action.map(str::to_owned).or(echo.action.clone());
         Box::new((echo.clone(), None, e))
@@ -102,7 +169,7 @@ fn prepare<'a>(
     let entities =
         scope::apply(request.scope.as_deref(), request.target_entities).map_err(reject)?;
     let config = Config::resolve(&request.configuration, env).map_err(reject)?;
-    let now = crate::timewin::now(env).map_err(reject)?;
+    let now = time_window::now(env).map_err(reject)?;
     let deadline = match request.execution_deadline_unix_time_ms {
         None => None,
         Some(ms) => Some(working_deadline(ms).map_err(reject)?),
@@ -146,7 +213,8 @@ fn resolve_action(requested: Option<&str>, cli: Option<&str>) -> Result<Action, 
     })
 }
 
-fn action_names() -> String {
+/// Every action, as `name (Display Name)`, for messages that list them.
+pub(crate) fn action_names() -> String {
     Action::ALL
         .iter()
         .map(|a| format!("{} ({})", a.info().name, a.info().display_name))
@@ -187,12 +255,12 @@ fn run_action(action: Action, ctx: &Context, parameters: RawParams<'_>) -> Outco
                 ErrorCode::Internal,
                 format!("the async runtime could not start: {e}"),
             );
-            let message = actions::failure_message(Some(action), &error);
+            let message = failure_message(Some(action.info().display_name), &error);
             return Outcome::failed(error, message);
         }
     };
     let result = runtime.block_on(async {
-        let work = actions::run(action, ctx, parameters);
+        let work = action.run(ctx, parameters);
         match ctx.deadline {
             None => work.await,
             Some(deadline) => match tokio::time::timeout_at(deadline + DEADLINE_GRACE, work).await {
@@ -207,7 +275,7 @@ fn run_action(action: Action, ctx: &Context, parameters: RawParams<'_>) -> Outco
     match result {
         Ok(outcome) => outcome,
         Err(error) => {
-            let message = actions::failure_message(Some(action), &error);
+            let message = failure_message(Some(action.info().display_name), &error);
             let mut outcome = Outcome::failed(error.clone(), message);
             if error.code == ErrorCode::DeadlineExceeded {
                 outcome.state = ExecutionState::TimedOut;
@@ -234,7 +302,7 @@ fn envelope(echo: Echo, action: Option<Action>, outcome: Outcome, metrics: Metri
         if !unfinished.is_empty() {
             outcome.output_message.push_str(&format!(
                 "\nStopped at the execution deadline; not finished: {}",
-                actions::name_list(&unfinished, "errors")
+                name_list(&unfinished, "errors")
             ));
         }
     }
@@ -289,16 +357,16 @@ fn panic_text(payload: &(dyn Any + Send)) -> &str {
         .unwrap_or("panic")
 }
 
-/// The exit-status policy (SPEC §1): 0 completed; 2 the request itself was unusable; 1 any other
-/// failure or a timeout.
-pub fn exit_code(envelope: &Envelope) -> u8 {
+/// The exit status of a run (SPEC §1): success when completed; unusable when the request itself
+/// was; failure for any other failure or a timeout.
+pub fn exit_status(envelope: &Envelope) -> ExitStatus {
     match envelope.execution_state {
-        ExecutionState::Completed | ExecutionState::InProgress => 0,
+        ExecutionState::Completed | ExecutionState::InProgress => ExitStatus::Success,
         ExecutionState::Failed | ExecutionState::TimedOut => {
             if envelope.errors.iter().any(|e| e.code.is_request_error()) {
-                2
+                ExitStatus::Unusable
             } else {
-                1
+                ExitStatus::Failure
             }
         }
     }
@@ -321,19 +389,17 @@ mod tests {
         assert_eq!(e.execution_state, ExecutionState::Failed);
         assert_eq!(e.errors[0].code, ErrorCode::Internal);
         assert!(e.output_message.contains("(boom)"));
-        assert_eq!(exit_code(&e), 1);
+        assert_eq!(exit_status(&e), ExitStatus::Failure);
     }
 
     #[test]
     fn action_names_resolve_from_request_and_command_line() {
-        assert_eq!(
-            resolve_action(Some("ProofPointTAP_Ping"), None),
-            Ok(Action::Ping)
-        );
-        assert_eq!(resolve_action(None, Some("PING")), Ok(Action::Ping));
+        let ping = Action::resolve("ping").unwrap();
+        assert_eq!(resolve_action(Some("ProofPointTAP_Ping"), None), Ok(ping));
+        assert_eq!(resolve_action(None, Some("PING")), Ok(ping));
         assert_eq!(
             resolve_action(Some("proof_point_tap_ping"), Some("Ping")),
-            Ok(Action::Ping)
+            Ok(ping)
         );
         assert_eq!(
             resolve_action(None, None).unwrap_err().code,
@@ -359,19 +425,19 @@ mod tests {
         assert_eq!(e.execution_state, ExecutionState::TimedOut);
         assert_eq!(e.errors[0].code, ErrorCode::DeadlineExceeded);
         assert_eq!(e.metrics.http_requests, 0);
-        assert_eq!(exit_code(&e), 1);
+        assert_eq!(exit_status(&e), ExitStatus::Failure);
     }
 
     #[test]
     fn exit_codes_follow_the_state() {
         let e = execute(b"nope".to_vec(), None, &no_env);
-        assert_eq!(exit_code(&e), 2);
+        assert_eq!(exit_status(&e), ExitStatus::Unusable);
         let e = execute(
             br#"{"action":"ping","parameters":{"x":1}}"#.to_vec(),
             None,
             &no_env,
         );
         assert_eq!(e.errors[0].code, ErrorCode::InvalidParameter);
-        assert_eq!(exit_code(&e), 1);
+        assert_eq!(exit_status(&e), ExitStatus::Failure);
     }
 }

@@ -4,21 +4,5 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proofpoint_tap::actions::Action;
-use proofpoint_tap::config::Config;
-use proofpoint_tap::{request, scope};
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = request::text(data.to_vec()) else {
-        return;
-    };
-    let Ok(request) = request::parse(&text) else {
-        return;
-    };
-    let _ = request.action.as_deref().map(Action::resolve);
-    let _ = scope::apply(request.scope.as_deref(), request.target_entities.clone());
-    let _ = Config::resolve(&request.configuration, |_| None);
-    for action in Action::ALL {
-        let _ = action.check_parameters(&request.parameters);
-    }
-});
+fuzz_target!(|data: &[u8]| proofpoint_tap::check_request(data));

@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::future::Future;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -14,25 +15,55 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::{ActionInfo, Context, Outcome};
+use super::context::{ActionInfo, Context, Outcome};
+use super::ActionDef;
 use crate::error::{Error, ErrorCode, Result};
-use crate::fasthash::FastSet;
+use crate::params::parameters;
 use crate::params::{Choice, Flag, List};
-use crate::urldefense;
-use crate::wire::{
+use crate::protocol::{
     DecodeSource, DecodedEntry, DecodedUrls, Enrichment, Entity, ErrorEntry, JsonResult,
     TargetEntity, TextRef,
 };
+use crate::urldefense;
+use foldhash::HashSet;
 
-/// Names and texts of Decode URL.
-pub static INFO: ActionInfo = ActionInfo {
-    name: "decode_url",
-    display_name: "Decode URL",
-    script_name: "ProofPointTAP_DecodeURL",
-    tool_name: "proof_point_tap_decode_url",
-    result_name: "decoded_urls",
-    description: "Decode URLs rewritten by Proofpoint URL Defense (v1, v2, v3), from DestinationURL entities and the Encoded URLs parameter. Decodes offline by default; the TAP decode API is used only for what cannot be decoded locally.",
-};
+/// Decode URL, as the registry lists it.
+pub(crate) struct DecodeUrl;
+
+impl ActionDef for DecodeUrl {
+    const INFO: &'static ActionInfo = &ActionInfo {
+        name: "decode_url",
+        display_name: "Decode URL",
+        script_name: "ProofPointTAP_DecodeURL",
+        tool_name: "proof_point_tap_decode_url",
+        result_name: "decoded_urls",
+        description: "Decode URLs rewritten by Proofpoint URL Defense (v1, v2, v3), from DestinationURL entities and the Encoded URLs parameter. Decodes offline by default; the TAP decode API is used only for what cannot be decoded locally.",
+    };
+    type Params<'a> = Params<'a>;
+
+    fn example() -> Value {
+        json!({
+            "action": "decode_url",
+            "case_id": "1042",
+            "target_entities": [{
+                "identifier": "HTTPS://URLDEFENSE.COM/V3/__HTTPS://GOOGLE.COM:443/SEARCH?Q=A*TEST&GS=PS__;KW!-612FLBF0JVQ3KNJKRI5JG!UE6TQUDNKASHHG93TRCDJQDP8SE2YSE65JYCIE2K1D_UNJZ1LNF6YLQERUJNGZV9UWF66UJQIQ$",
+                "entity_type": "DestinationURL",
+                "additional_properties": {
+                    "OriginalIdentifier": "https://urldefense.com/v3/__https://google.com:443/search?q=a*test&gs=ps__;Kw!-612Flbf0JvQ3kNJkRi5Jg!Ue6tQudNKaShHg93trcdjqDP8se2ySE65jyCIe2K1D_uNjZ1Lnf6YLQERujngZv9UWf66ujQIQ$"
+                }
+            }],
+            "parameters": {
+                "encoded_urls": "https://urldefense.proofpoint.com/v2/url?u=https-3A__media.mnn.com_assets_images_2016_06_jupiter-2Dnasa.jpg.638x0-5Fq80-5Fcrop-2Dsmart.jpg&d=DwMBaQ&c=Vxt5e0Osvvt2gflwSlsJ5DmPGcPvTRKLJyp031rXjhg&r=BTD8MPjq1qSLi0tGKaB5H6aCJZZBjwYkLyorZdRQrnY&m=iKjixvaJuqvmReS78AB0JiActTrR_liSq7lDRjEQ9DE&s=-M8Vz-GV-kqkNVf1BAtv38DdudAHVDAI6_jQQLVmleE&e=",
+                "create_url_entities": true,
+                "decode_mode": "local"
+            }
+        })
+    }
+
+    fn run<'a>(ctx: &'a Context, params: Params<'a>) -> impl Future<Output = Result<Outcome>> + 'a {
+        run(ctx, params)
+    }
+}
 
 /// Where URLs are decoded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -47,24 +78,26 @@ pub enum DecodeMode {
     Api,
 }
 
-/// Parameters of Decode URL.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(title = "Decode URL parameters")]
-pub struct Params<'a> {
-    /// URLs to decode, as a list or one string. A string is split only where a comma or newline is
-    /// followed by http:// or https://, since URL Defense URLs contain commas.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Encoded URLs", "x-aliases" = ["encoded_ur_ls"]))]
-    #[serde(borrow)]
-    pub encoded_urls: List<'a>,
-    /// Create a DestinationURL entity for each decoded URL that is not already a target entity.
-    #[serde(default = "yes")]
-    #[schemars(extend("x-display-name" = "Create URL Entities"))]
-    pub create_url_entities: Flag,
-    /// auto: offline, then the TAP API for what is left; local: offline only; api: TAP API only.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Decode Mode"))]
-    pub decode_mode: Choice<DecodeMode>,
+parameters! {
+    /// Parameters of Decode URL.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(title = "Decode URL parameters")]
+    pub struct Params<'a> {
+        /// URLs to decode, as a list or one string. A string is split only where a comma or newline is
+        /// followed by http:// or https://, since URL Defense URLs contain commas.
+        #[param("Encoded URLs", aliases = ["encoded_ur_ls"])]
+        #[serde(default)]
+        #[serde(borrow)]
+        pub encoded_urls: List<'a>,
+        /// Create a DestinationURL entity for each decoded URL that is not already a target entity.
+        #[param("Create URL Entities")]
+        #[serde(default = "yes")]
+        pub create_url_entities: Flag,
+        /// auto: offline, then the TAP API for what is left; local: offline only; api: TAP API only.
+        #[param("Decode Mode")]
+        #[serde(default)]
+        pub decode_mode: Choice<DecodeMode>,
+    }
 }
 
 fn yes() -> Flag {
@@ -120,6 +153,15 @@ fn slice_range(whole: &str, part: &str) -> Option<Range<usize>> {
     let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
     let range = start..start.checked_add(part.len())?;
     (whole.get(range.clone())?.as_ptr() == part.as_ptr()).then_some(range)
+}
+
+/// The envelope's code for a URL the decoder refused: not URL Defense at all, or URL Defense that
+/// does not decode.
+fn error_code(e: &urldefense::DecodeError) -> ErrorCode {
+    match e {
+        urldefense::DecodeError::NotUrlDefense => ErrorCode::NotUrlDefense,
+        _ => ErrorCode::DecodeFailed,
+    }
 }
 
 /// URLs per call to the decode API.
@@ -274,7 +316,8 @@ fn decode_all<T>(
                         },
                         Err(e) => {
                             let error = Box::new(
-                                Error::new(e.code(), e.to_string()).with_subject(url.to_string()),
+                                Error::new(error_code(&e), e.to_string())
+                                    .with_subject(url.to_string()),
                             );
                             if local.ask_api && e.worth_asking_the_api() {
                                 Decoded::Pending(Some(error))
@@ -336,7 +379,7 @@ fn gather<'a>(ctx: &'a Context, encoded_urls: List<'a>) -> Vec<Cow<'a, str>> {
 
 /// Which URLs count: the first of each, empty ones not at all.
 fn distinct(urls: &[Cow<'_, str>]) -> Vec<bool> {
-    let mut seen = FastSet::default();
+    let mut seen = HashSet::default();
     seen.reserve(urls.len());
     urls.iter()
         .map(|u| !u.is_empty() && seen.insert(u.as_ref()))
@@ -348,7 +391,7 @@ fn apply_api_answer(
     list: &mut DecodedUrls,
     batch: &[usize],
     sent: &[String],
-    answer: Vec<crate::client::DecodedItem>,
+    answer: Vec<crate::tap::DecodedItem>,
 ) {
     for (pos, (&index, url)) in batch.iter().zip(sent).enumerate() {
         // Items are matched by the URL TAP echoes; by position when it echoes a different form.
@@ -450,7 +493,7 @@ fn outcome(
     let mut enrichments = Vec::new();
     let mut entities = Vec::new();
     // What is already an entity, to create none twice; not needed when none are created.
-    let mut known: FastSet<String> = ctx
+    let mut known: HashSet<String> = ctx
         .entities
         .iter()
         .filter(|_| create_entities)
@@ -502,7 +545,8 @@ fn outcome(
         }) {
             let message = format!(
                 "Error executing action \"{}\". Reason: the TAP decode API could not be used: {}",
-                INFO.display_name, api.message
+                DecodeUrl::INFO.display_name,
+                api.message
             );
             let mut outcome = Outcome::failed(api, message);
             outcome.errors.extend(errors);
@@ -515,12 +559,12 @@ fn outcome(
         // Only the first few are named; the list can hold tens of thousands.
         let names: Vec<&str> = decoded
             .iter()
-            .take(super::MAX_NAMED)
+            .take(super::context::MAX_NAMED)
             .map(|d| d.encoded_url)
             .collect();
         let mut m = format!(
             "Successfully decoded the following URLs in ProofPoint TAP: {}",
-            super::counted_name_list(&names, decoded.len(), "json_result")
+            super::context::counted_name_list(&names, decoded.len(), "json_result")
         );
         if !failed_inputs.is_empty() {
             m.push_str(&format!(
@@ -537,26 +581,6 @@ fn outcome(
         enrichments,
         errors,
         ..Outcome::completed(any, message)
-    })
-}
-
-/// An example request: decodes a v3 URL and a v2 URL offline, no credentials needed.
-pub fn example() -> Value {
-    json!({
-        "action": "decode_url",
-        "case_id": "1042",
-        "target_entities": [{
-            "identifier": "HTTPS://URLDEFENSE.COM/V3/__HTTPS://GOOGLE.COM:443/SEARCH?Q=A*TEST&GS=PS__;KW!-612FLBF0JVQ3KNJKRI5JG!UE6TQUDNKASHHG93TRCDJQDP8SE2YSE65JYCIE2K1D_UNJZ1LNF6YLQERUJNGZV9UWF66UJQIQ$",
-            "entity_type": "DestinationURL",
-            "additional_properties": {
-                "OriginalIdentifier": "https://urldefense.com/v3/__https://google.com:443/search?q=a*test&gs=ps__;Kw!-612Flbf0JvQ3kNJkRi5Jg!Ue6tQudNKaShHg93trcdjqDP8se2ySE65jyCIe2K1D_uNjZ1Lnf6YLQERujngZv9UWf66ujQIQ$"
-            }
-        }],
-        "parameters": {
-            "encoded_urls": "https://urldefense.proofpoint.com/v2/url?u=https-3A__media.mnn.com_assets_images_2016_06_jupiter-2Dnasa.jpg.638x0-5Fq80-5Fcrop-2Dsmart.jpg&d=DwMBaQ&c=Vxt5e0Osvvt2gflwSlsJ5DmPGcPvTRKLJyp031rXjhg&r=BTD8MPjq1qSLi0tGKaB5H6aCJZZBjwYkLyorZdRQrnY&m=iKjixvaJuqvmReS78AB0JiActTrR_liSq7lDRjEQ9DE&s=-M8Vz-GV-kqkNVf1BAtv38DdudAHVDAI6_jQQLVmleE&e=",
-            "create_url_entities": true,
-            "decode_mode": "local"
-        }
     })
 }
 

@@ -5,10 +5,10 @@ use std::fmt;
 
 use serde_json::{json, Map, Value};
 
+use super::tap_fields::{field, flag_text, text};
 use crate::error::{Error, Result};
 use crate::params::{fold_choice, List};
-use crate::render::{field, flag_text, text};
-use crate::wire::Table;
+use crate::protocol::Table;
 
 /// Evidence types TAP reports.
 pub const EVIDENCE_TYPES: &[&str] = &[

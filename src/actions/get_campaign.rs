@@ -5,57 +5,85 @@ use futures_util::future::join_all;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::future::Future;
 
+use super::context::{fatal_error, is_uuid, name_list, ActionInfo, Context, Outcome};
 use super::evidence::{self, Filter, DEFAULT_FILTER, DEFAULT_LIMIT};
-use super::{fatal_error, name_list, ActionInfo, Context, Outcome};
+use super::tap_fields::{field, html_escape, names, text};
+use super::ActionDef;
 use crate::error::{Error, ErrorCode, Result};
-use crate::fasthash::FastSet;
+use crate::params::parameters;
 use crate::params::{Flag, Integer, List};
-use crate::render::{field, html_escape, names, text};
-use crate::wire::{Entity, ErrorEntry, Insight, JsonResult, Table};
+use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Table};
+use foldhash::HashSet;
 
-/// Names and texts of Get Campaign.
-pub static INFO: ActionInfo = ActionInfo {
-    name: "get_campaign",
-    display_name: "Get Campaign",
-    script_name: "ProofPointTAP_GetCampaign",
-    tool_name: "proof_point_tap_get_campaign",
-    result_name: "campaign_info",
-    description: "Get information about Proofpoint TAP campaigns, with their forensic evidence: one insight, one THREATCAMPAIGN entity and a table per campaign. Campaigns are fetched concurrently.",
-};
+/// Get Campaign, as the registry lists it.
+pub(crate) struct GetCampaign;
 
-/// Parameters of Get Campaign.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(title = "Get Campaign parameters")]
-pub struct Params<'a> {
-    /// The campaign IDs (UUIDs), as a list or a comma-separated string.
-    #[schemars(extend("x-display-name" = "Campaign ID", "x-aliases" = ["campaign_ids"]))]
-    #[serde(borrow)]
-    pub campaign_id: List<'a>,
-    /// Add an insight per campaign to the case.
-    #[serde(default = "yes")]
-    #[schemars(extend("x-display-name" = "Create Insight"))]
-    pub create_insight: Flag,
-    /// Add a THREATCAMPAIGN entity per campaign to the case.
-    #[serde(default = "yes")]
-    #[schemars(extend("x-display-name" = "Create Threat Campaign Entity"))]
-    pub create_threat_campaign_entity: Flag,
-    /// Fetch each campaign's forensic evidence.
-    #[serde(default = "yes")]
-    #[schemars(extend("x-display-name" = "Fetch Forensics Info"))]
-    pub fetch_forensics_info: Flag,
-    /// Which evidence types to return (case-insensitive).
-    #[serde(default = "default_filter")]
-    #[schemars(extend(
-        "x-display-name" = "Forensic Evidence Type Filter",
-        "x-allowed-values" = ["attachment", "cookie", "dns", "dropper", "file", "ids", "mutex", "network", "process", "registry", "screenshot", "url", "redirect_chain", "behavior"]
-    ))]
-    #[serde(borrow)]
-    pub forensic_evidence_type_filter: List<'a>,
-    /// At most this many evidence items per campaign (1..=1000).
-    #[serde(default = "default_limit")]
-    #[schemars(extend("x-display-name" = "Max Forensics Evidence To Return"))]
-    pub max_forensics_evidence_to_return: Integer,
+impl ActionDef for GetCampaign {
+    const INFO: &'static ActionInfo = &ActionInfo {
+        name: "get_campaign",
+        display_name: "Get Campaign",
+        script_name: "ProofPointTAP_GetCampaign",
+        tool_name: "proof_point_tap_get_campaign",
+        result_name: "campaign_info",
+        description: "Get information about Proofpoint TAP campaigns, with their forensic evidence: one insight, one THREATCAMPAIGN entity and a table per campaign. Campaigns are fetched concurrently.",
+    };
+    type Params<'a> = Params<'a>;
+
+    fn example() -> Value {
+        json!({
+            "action": "get_campaign",
+            "case_id": "1042",
+            "parameters": {
+                "Campaign ID": "aa9b3d62-4d72-4ebc-8f39-3da3833e7038",
+                "Fetch Forensics Info": true,
+                "Forensic Evidence Type Filter": "url, file, redirect_chain",
+                "Max Forensics Evidence To Return": 20
+            },
+            "configuration": super::context::example_configuration()
+        })
+    }
+
+    fn run<'a>(ctx: &'a Context, params: Params<'a>) -> impl Future<Output = Result<Outcome>> + 'a {
+        run(ctx, params)
+    }
+}
+
+parameters! {
+    /// Parameters of Get Campaign.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(title = "Get Campaign parameters")]
+    pub struct Params<'a> {
+        /// The campaign IDs (UUIDs), as a list or a comma-separated string.
+        #[param("Campaign ID", aliases = ["campaign_ids"], mandatory = true)]
+        #[serde(borrow)]
+        pub campaign_id: List<'a>,
+        /// Add an insight per campaign to the case.
+        #[param("Create Insight")]
+        #[serde(default = "yes")]
+        pub create_insight: Flag,
+        /// Add a THREATCAMPAIGN entity per campaign to the case.
+        #[param("Create Threat Campaign Entity")]
+        #[serde(default = "yes")]
+        pub create_threat_campaign_entity: Flag,
+        /// Fetch each campaign's forensic evidence.
+        #[param("Fetch Forensics Info")]
+        #[serde(default = "yes")]
+        pub fetch_forensics_info: Flag,
+        /// Which evidence types to return (case-insensitive).
+        #[param("Forensic Evidence Type Filter")]
+        #[serde(default = "default_filter")]
+        #[schemars(extend(
+            "x-allowed-values" = ["attachment", "cookie", "dns", "dropper", "file", "ids", "mutex", "network", "process", "registry", "screenshot", "url", "redirect_chain", "behavior"]
+        ))]
+        #[serde(borrow)]
+        pub forensic_evidence_type_filter: List<'a>,
+        /// At most this many evidence items per campaign (1..=1000).
+        #[param("Max Forensics Evidence To Return")]
+        #[serde(default = "default_limit")]
+        pub max_forensics_evidence_to_return: Integer,
+    }
 }
 
 fn yes() -> Flag {
@@ -79,18 +107,8 @@ struct Plan {
     forensics: Option<Filter>,
 }
 
-/// Whether `s` is a UUID (`8-4-4-4-12` hex digits).
-pub fn is_uuid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 fn plan(params: Params) -> Result<Plan> {
-    let mut seen = FastSet::default();
+    let mut seen = HashSet::default();
     let mut ids = Vec::new();
     for id in params.campaign_id.split_commas() {
         if !is_uuid(&id) {
@@ -132,18 +150,18 @@ struct Fetched {
 pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let plan = plan(params)?;
     let client = ctx.client()?;
-    // One bound on requests in flight: a campaign and its forensics may run side by side.
-    let bound = ctx.bound();
+    // One set of request slots: a campaign and its forensics may run side by side.
+    let slots = ctx.request_slots();
     let with_forensics = plan.forensics.is_some();
     let fetches = plan.ids.iter().map(|id| {
-        let bound = &bound;
+        let slots = &slots;
         async move {
-            let campaign = bound.run(client.campaign(id));
+            let campaign = slots.run(client.campaign(id));
             let forensics = async {
                 if !with_forensics {
                     return None;
                 }
-                Some(bound.run(client.campaign_forensics(id)).await)
+                Some(slots.run(client.campaign_forensics(id)).await)
             };
             let (campaign, forensics) = tokio::join!(campaign, forensics);
             Fetched {
@@ -322,28 +340,13 @@ fn insight_html(campaign: &Map<String, Value>, name: &str) -> String {
     html
 }
 
-/// An example request.
-pub fn example() -> Value {
-    json!({
-        "action": "get_campaign",
-        "case_id": "1042",
-        "parameters": {
-            "Campaign ID": "aa9b3d62-4d72-4ebc-8f39-3da3833e7038",
-            "Fetch Forensics Info": true,
-            "Forensic Evidence Type Filter": "url, file, redirect_chain",
-            "Max Forensics Evidence To Return": 20
-        },
-        "configuration": super::example_configuration()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::{parse, Noun};
+    use crate::params::{parse, Section};
 
     fn plan_of(v: Value) -> Result<Plan> {
-        plan(parse(v.as_object().unwrap().clone(), Noun::Parameter)?)
+        plan(parse(v.as_object().unwrap().clone(), Section::Parameters)?)
     }
 
     #[test]

@@ -6,64 +6,89 @@ use futures_util::future::join_all;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::future::Future;
 
 use super::evidence::{self, Filter, DEFAULT_FILTER, DEFAULT_LIMIT};
-use super::get_campaign::is_uuid;
-use super::{fatal_error, name_list, ActionInfo, Context, Outcome};
+
+use super::context::{fatal_error, is_uuid, name_list, ActionInfo, Context, Outcome};
+use super::tap_fields::{field, flag_text, text};
+use super::ActionDef;
 use crate::error::{Error, Result};
-use crate::fasthash::FastSet;
+use crate::params::parameters;
 use crate::params::{Flag, Integer, List};
-use crate::render::{field, flag_text, text};
-use crate::wire::{Entity, ErrorEntry, JsonResult};
+use crate::protocol::{Entity, ErrorEntry, JsonResult};
+use foldhash::HashSet;
 
-/// Names and texts of Get Threat Forensics.
-pub static INFO: ActionInfo = ActionInfo {
-    name: "get_forensics",
-    display_name: "Get Threat Forensics",
-    script_name: "ProofPointTAP_GetThreatForensics",
-    tool_name: "proof_point_tap_get_threat_forensics",
-    result_name: "forensics_info",
-    description: "Get the forensic evidence of Proofpoint TAP threats or campaigns, filtered by evidence type, with a table per id and optional FILEHASH and DestinationURL entities.",
-};
+/// Get Threat Forensics, as the registry lists it.
+pub(crate) struct GetForensics;
 
-/// Parameters of Get Threat Forensics.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(title = "Get Threat Forensics parameters")]
-pub struct Params<'a> {
-    /// Threat IDs, as a list or a comma-separated string. Give these or Campaign ID, not both.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Threat ID", "x-aliases" = ["threat_ids"]))]
-    #[serde(borrow)]
-    pub threat_id: List<'a>,
-    /// Campaign IDs (UUIDs). Give these or Threat ID, not both.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Campaign ID", "x-aliases" = ["campaign_ids"]))]
-    #[serde(borrow)]
-    pub campaign_id: List<'a>,
-    /// With Threat ID: also return the forensics of the campaign each threat belongs to.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Include Campaign Forensics"))]
-    pub include_campaign_forensics: Flag,
-    /// Which evidence types to return (case-insensitive).
-    #[serde(default = "default_filter")]
-    #[schemars(extend(
-        "x-display-name" = "Forensic Evidence Type Filter",
-        "x-allowed-values" = ["attachment", "cookie", "dns", "dropper", "file", "ids", "mutex", "network", "process", "registry", "screenshot", "url", "redirect_chain", "behavior"]
-    ))]
-    #[serde(borrow)]
-    pub forensic_evidence_type_filter: List<'a>,
-    /// At most this many evidence items per id (1..=1000).
-    #[serde(default = "default_limit")]
-    #[schemars(extend(
-        "x-display-name" = "Max Forensics Evidence To Return",
-        "x-aliases" = ["max_results_to_return", "Max Results To Return"]
-    ))]
-    pub max_forensics_evidence_to_return: Integer,
-    /// Create a FILEHASH entity per distinct evidence SHA-256 and a DestinationURL entity per
-    /// distinct malicious evidence URL.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Create Entities"))]
-    pub create_entities: Flag,
+impl ActionDef for GetForensics {
+    const INFO: &'static ActionInfo = &ActionInfo {
+        name: "get_forensics",
+        display_name: "Get Threat Forensics",
+        script_name: "ProofPointTAP_GetThreatForensics",
+        tool_name: "proof_point_tap_get_threat_forensics",
+        result_name: "forensics_info",
+        description: "Get the forensic evidence of Proofpoint TAP threats or campaigns, filtered by evidence type, with a table per id and optional FILEHASH and DestinationURL entities.",
+    };
+    type Params<'a> = Params<'a>;
+
+    fn example() -> Value {
+        json!({
+            "action": "get_forensics",
+            "case_id": "1042",
+            "parameters": {
+                "Threat ID": "30f800f97aeaa8d62bdf3a6fb2b0681179a360c12e127f07038f8521461e5050",
+                "Include Campaign Forensics": false,
+                "Max Results To Return": 20,
+                "Create Entities": true
+            },
+            "configuration": super::context::example_configuration()
+        })
+    }
+
+    fn run<'a>(ctx: &'a Context, params: Params<'a>) -> impl Future<Output = Result<Outcome>> + 'a {
+        run(ctx, params)
+    }
+}
+
+parameters! {
+    /// Parameters of Get Threat Forensics.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(title = "Get Threat Forensics parameters")]
+    pub struct Params<'a> {
+        /// Threat IDs, as a list or a comma-separated string. Give these or Campaign ID, not both.
+        #[param("Threat ID", aliases = ["threat_ids"])]
+        #[serde(default)]
+        #[serde(borrow)]
+        pub threat_id: List<'a>,
+        /// Campaign IDs (UUIDs). Give these or Threat ID, not both.
+        #[param("Campaign ID", aliases = ["campaign_ids"])]
+        #[serde(default)]
+        #[serde(borrow)]
+        pub campaign_id: List<'a>,
+        /// With Threat ID: also return the forensics of the campaign each threat belongs to.
+        #[param("Include Campaign Forensics")]
+        #[serde(default)]
+        pub include_campaign_forensics: Flag,
+        /// Which evidence types to return (case-insensitive).
+        #[param("Forensic Evidence Type Filter")]
+        #[serde(default = "default_filter")]
+        #[schemars(extend(
+            "x-allowed-values" = ["attachment", "cookie", "dns", "dropper", "file", "ids", "mutex", "network", "process", "registry", "screenshot", "url", "redirect_chain", "behavior"]
+        ))]
+        #[serde(borrow)]
+        pub forensic_evidence_type_filter: List<'a>,
+        /// At most this many evidence items per id (1..=1000).
+        #[param("Max Forensics Evidence To Return", aliases = ["max_results_to_return", "Max Results To Return"])]
+        #[serde(default = "default_limit")]
+        pub max_forensics_evidence_to_return: Integer,
+        /// Create a FILEHASH entity per distinct evidence SHA-256 and a DestinationURL entity per
+        /// distinct malicious evidence URL.
+        #[param("Create Entities")]
+        #[serde(default)]
+        pub create_entities: Flag,
+    }
 }
 
 fn default_filter() -> List<'static> {
@@ -135,7 +160,7 @@ fn plan(params: &Params) -> Result<(Kind, Vec<String>, Filter)> {
             (Kind::Campaign, campaigns)
         }
     };
-    let mut seen = FastSet::default();
+    let mut seen = HashSet::default();
     let mut unique = Vec::new();
     for id in ids {
         let valid = match kind {
@@ -165,9 +190,9 @@ fn plan(params: &Params) -> Result<(Kind, Vec<String>, Filter)> {
 pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let (kind, ids, filter) = plan(&params)?;
     let client = ctx.client()?;
-    let bound = ctx.bound();
+    let slots = ctx.request_slots();
     let fetches = ids.iter().map(|id| {
-        bound.run(async move {
+        slots.run(async move {
             match kind {
                 Kind::Threat { include_campaign } => {
                     client.threat_forensics(id, include_campaign).await
@@ -187,7 +212,7 @@ pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let mut tables = Vec::new();
     let mut errors: Vec<ErrorEntry> = Vec::new();
     let mut entities = Vec::new();
-    let mut seen_entities = FastSet::default();
+    let mut seen_entities = HashSet::default();
     for (id, result) in ids.iter().zip(fetched) {
         let body = match result {
             Ok(body) => body,
@@ -250,7 +275,7 @@ fn evidence_entities(
     evidence: &[&Value],
     kind: Kind,
     id: &str,
-    seen: &mut FastSet<String>,
+    seen: &mut HashSet<String>,
 ) -> Vec<Entity> {
     let empty = Map::new();
     let source_key = match kind {
@@ -284,30 +309,15 @@ fn evidence_entities(
     entities
 }
 
-/// An example request.
-pub fn example() -> Value {
-    json!({
-        "action": "get_forensics",
-        "case_id": "1042",
-        "parameters": {
-            "Threat ID": "30f800f97aeaa8d62bdf3a6fb2b0681179a360c12e127f07038f8521461e5050",
-            "Include Campaign Forensics": false,
-            "Max Results To Return": 20,
-            "Create Entities": true
-        },
-        "configuration": super::example_configuration()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::{parse, Noun};
+    use crate::params::{parse, Section};
 
     fn plan_of(v: Value) -> Result<(Kind, Vec<String>, Filter)> {
         plan(&parse::<Params, _>(
             v.as_object().unwrap().clone(),
-            Noun::Parameter,
+            Section::Parameters,
         )?)
     }
 

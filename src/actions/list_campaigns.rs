@@ -2,6 +2,7 @@
 //! `/v2/campaign/ids`, which allows 50 calls a day: the window is split into day-long intervals,
 //! queried newest first, and no call is made once enough campaigns are listed.
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 
 use futures_util::future::join_all;
@@ -10,57 +11,76 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use time::{Duration, OffsetDateTime};
 
-use super::{fatal_error, ActionInfo, Context, Outcome};
+use super::context::{fatal_error, ActionInfo, Context, Outcome};
+use super::tap_fields::{field, text};
+use super::ActionDef;
 use crate::error::{Error, ErrorCode, Result};
-use crate::fasthash::FastSet;
+use crate::params::parameters;
+use crate::params::time_window::{self, TimeFrame};
 use crate::params::{Choice, Flag, Integer};
-use crate::render::{field, text};
-use crate::timewin::{self, TimeFrame};
-use crate::wire::{ErrorEntry, JsonResult, Table};
+use crate::protocol::{ErrorEntry, JsonResult, Table};
+use foldhash::HashSet;
 
-/// Names and texts of List Campaigns.
-pub static INFO: ActionInfo = ActionInfo {
-    name: "list_campaigns",
-    display_name: "List Campaigns",
-    script_name: "ProofPointTAP_ListCampaigns",
-    tool_name: "proof_point_tap_list_campaigns",
-    result_name: "campaigns",
-    description: "List the Proofpoint TAP campaigns updated in a time window (at most 7 days back), optionally with each campaign's details. The endpoint allows 50 calls a day; the output says how many were spent.",
-};
+/// List Campaigns, as the registry lists it.
+pub(crate) struct ListCampaigns;
+
+impl ActionDef for ListCampaigns {
+    const INFO: &'static ActionInfo = &ActionInfo {
+        name: "list_campaigns",
+        display_name: "List Campaigns",
+        script_name: "ProofPointTAP_ListCampaigns",
+        tool_name: "proof_point_tap_list_campaigns",
+        result_name: "campaigns",
+        description: "List the Proofpoint TAP campaigns updated in a time window (at most 7 days back), optionally with each campaign's details. The endpoint allows 50 calls a day; the output says how many were spent.",
+    };
+    type Params<'a> = Params;
+
+    fn example() -> Value {
+        json!({
+            "action": "list_campaigns",
+            "case_id": "1042",
+            "parameters": {"Time Frame": "Last 24 Hours", "Max Campaigns": 50, "Fetch Details": false},
+            "configuration": super::context::example_configuration()
+        })
+    }
+
+    fn run<'a>(ctx: &'a Context, params: Params) -> impl Future<Output = Result<Outcome>> + 'a {
+        run(ctx, params)
+    }
+}
 
 /// Campaigns per page: the most TAP returns.
 const PAGE_SIZE: usize = 200;
 /// The longest interval one call may cover.
 const INTERVAL: Duration = Duration::DAY;
 
-/// Parameters of List Campaigns.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(title = "List Campaigns parameters")]
-pub struct Params {
-    /// The window: Last Hour, Last 6 Hours, Last 24 Hours, Last Week (167 hours), or Custom (Start
-    /// Time to End Time). A Start Time means Custom.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Time Frame"))]
-    pub time_frame: Choice<TimeFrame>,
-    /// Start of a custom window, ISO-8601 (e.g. 2021-03-24T00:00:00Z); at most 7 days back.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Start Time"))]
-    pub start_time: Option<String>,
-    /// End of the window, ISO-8601; default now.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "End Time"))]
-    pub end_time: Option<String>,
-    /// At most this many campaigns (1..=200).
-    #[serde(default = "default_max")]
-    #[schemars(extend(
-        "x-display-name" = "Max Campaigns",
-        "x-aliases" = ["max_results_to_return", "Max Results To Return"]
-    ))]
-    pub max_campaigns: Integer,
-    /// Fetch each listed campaign's details (one GET /v2/campaign/{id} each, no forensics).
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Fetch Details"))]
-    pub fetch_details: Flag,
+parameters! {
+    /// Parameters of List Campaigns.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(title = "List Campaigns parameters")]
+    pub struct Params {
+        /// The window: Last Hour, Last 6 Hours, Last 24 Hours, Last Week (167 hours), or Custom (Start
+        /// Time to End Time). A Start Time means Custom.
+        #[param("Time Frame")]
+        #[serde(default)]
+        pub time_frame: Choice<TimeFrame>,
+        /// Start of a custom window, ISO-8601 (e.g. 2021-03-24T00:00:00Z); at most 7 days back.
+        #[param("Start Time")]
+        #[serde(default)]
+        pub start_time: Option<String>,
+        /// End of the window, ISO-8601; default now.
+        #[param("End Time")]
+        #[serde(default)]
+        pub end_time: Option<String>,
+        /// At most this many campaigns (1..=200).
+        #[param("Max Campaigns", aliases = ["max_results_to_return", "Max Results To Return"])]
+        #[serde(default = "default_max")]
+        pub max_campaigns: Integer,
+        /// Fetch each listed campaign's details (one GET /v2/campaign/{id} each, no forensics).
+        #[param("Fetch Details")]
+        #[serde(default)]
+        pub fetch_details: Flag,
+    }
 }
 
 fn default_max() -> Integer {
@@ -84,8 +104,8 @@ impl Window {
             let start = (end - INTERVAL).max(self.start);
             out.push(format!(
                 "{}/{}",
-                timewin::format(start),
-                timewin::format(end)
+                time_window::format(start),
+                time_window::format(end)
             ));
             end = start;
         }
@@ -100,7 +120,7 @@ fn window(params: &Params, now: OffsetDateTime) -> Result<Window> {
             "The parameter \"Max Campaigns\" (max_campaigns) must be between 1 and 200, not {max}."
         )));
     }
-    let (start, end) = timewin::window(
+    let (start, end) = time_window::window(
         params.time_frame.0,
         params.start_time.as_deref(),
         params.end_time.as_deref(),
@@ -119,7 +139,7 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     let window = window(&params, ctx.now)?;
     let client = ctx.client()?;
     let mut listed: Vec<Map<String, Value>> = Vec::new();
-    let mut seen = FastSet::default();
+    let mut seen = HashSet::default();
     let mut errors: Vec<ErrorEntry> = Vec::new();
     // Calls spent are the requests actually sent, retries included: each one counts.
     let sent_before = ctx.http_requests.load(Ordering::Relaxed);
@@ -180,9 +200,9 @@ pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     // Errors so far are about intervals; detail errors below are about single campaigns.
     let intervals_missed = !errors.is_empty();
     if params.fetch_details.0 && !listed.is_empty() {
-        let bound = ctx.bound();
+        let slots = ctx.request_slots();
         let ids: Vec<String> = listed.iter().map(|c| text(field(c, &["id"]))).collect();
-        let details = join_all(ids.iter().map(|id| bound.run(client.campaign(id)))).await;
+        let details = join_all(ids.iter().map(|id| slots.run(client.campaign(id)))).await;
         if let Some(fatal) = fatal_error(details.iter().map(|d| d.as_ref().err())) {
             return Err(fatal);
         }
@@ -211,8 +231,8 @@ fn outcome(
 ) -> Outcome {
     let between = format!(
         "between {} and {}",
-        timewin::format(window.start),
-        timewin::format(window.end)
+        time_window::format(window.start),
+        time_window::format(window.end)
     );
     let spent = format!(
         "{calls} call{} to /v2/campaign/ids (TAP allows 50 a day)",
@@ -277,28 +297,18 @@ fn outcome(
     }
 }
 
-/// An example request.
-pub fn example() -> Value {
-    json!({
-        "action": "list_campaigns",
-        "case_id": "1042",
-        "parameters": {"Time Frame": "Last 24 Hours", "Max Campaigns": 50, "Fetch Details": false},
-        "configuration": super::example_configuration()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::{parse, Noun};
+    use crate::params::{parse, Section};
 
     fn now() -> OffsetDateTime {
-        timewin::parse("2021-03-25T12:00:00Z").unwrap()
+        time_window::parse("2021-03-25T12:00:00Z").unwrap()
     }
 
     fn window_of(v: Value) -> Result<Window> {
         window(
-            &parse::<Params, _>(v.as_object().unwrap().clone(), Noun::Parameter)?,
+            &parse::<Params, _>(v.as_object().unwrap().clone(), Section::Parameters)?,
             now(),
         )
     }

@@ -1,16 +1,76 @@
-//! What Get Very Attacked People and Get Top Clickers share (SPEC §4.6): the window, paging
+//! Get Very Attacked People and Get Top Clickers (SPEC §4.6): `GET /v2/people/vap` and
+//! `GET /v2/people/top-clickers`, one action each over the same machinery — the window, paging
 //! through `size`/`page`, the table and the USERUNIQNAME entities.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::future::Future;
 
-use super::{Context, Outcome};
+use super::context::{ActionInfo, Context, Outcome};
+use super::tap_fields::{field, names, text};
+use super::ActionDef;
 use crate::error::{Error, Result};
-use crate::fasthash::FastSet;
+use crate::params::parameters;
 use crate::params::{Flag, Integer};
-use crate::render::{field, names, text};
-use crate::wire::{Entity, JsonResult, Table};
+use crate::protocol::{Entity, JsonResult, Table};
+use foldhash::HashSet;
+
+/// Get Very Attacked People, as the registry lists it.
+pub(crate) struct GetVaps;
+
+impl ActionDef for GetVaps {
+    const INFO: &'static ActionInfo = &ActionInfo {
+        name: "get_vaps",
+        display_name: "Get Very Attacked People",
+        script_name: "ProofPointTAP_GetVeryAttackedPeople",
+        tool_name: "proof_point_tap_get_very_attacked_people",
+        result_name: "vaps",
+        description: "Get the people of the organisation attacked most over the last 14, 30 or 90 days (the VAP list), with their attack index and the threat families that targeted them.",
+    };
+    type Params<'a> = Params;
+
+    fn example() -> Value {
+        example(Self::INFO)
+    }
+
+    fn run<'a>(ctx: &'a Context, params: Params) -> impl Future<Output = Result<Outcome>> + 'a {
+        run(ctx, List::VeryAttacked, params)
+    }
+}
+
+/// Get Top Clickers, as the registry lists it.
+pub(crate) struct GetTopClickers;
+
+impl ActionDef for GetTopClickers {
+    const INFO: &'static ActionInfo = &ActionInfo {
+        name: "get_top_clickers",
+        display_name: "Get Top Clickers",
+        script_name: "ProofPointTAP_GetTopClickers",
+        tool_name: "proof_point_tap_get_top_clickers",
+        result_name: "top_clickers",
+        description: "Get the people of the organisation who clicked most malicious links over the last 14, 30 or 90 days, with their clicks per threat family.",
+    };
+    type Params<'a> = Params;
+
+    fn example() -> Value {
+        example(Self::INFO)
+    }
+
+    fn run<'a>(ctx: &'a Context, params: Params) -> impl Future<Output = Result<Outcome>> + 'a {
+        run(ctx, List::TopClickers, params)
+    }
+}
+
+/// The example request of either list.
+fn example(info: &ActionInfo) -> Value {
+    json!({
+        "action": info.name,
+        "case_id": "1042",
+        "parameters": {"Window": 30, "Max Users": 25, "Create Entities": true},
+        "configuration": super::context::example_configuration()
+    })
+}
 
 /// Users per page asked of TAP.
 const PAGE_SIZE: usize = 200;
@@ -47,25 +107,25 @@ impl List {
     }
 }
 
-/// Parameters of both people actions.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(title = "People list parameters")]
-pub struct Params {
-    /// The period, in days: 14, 30 or 90.
-    #[serde(default = "default_window")]
-    #[schemars(extend("x-display-name" = "Window", "x-allowed-values" = ["14", "30", "90"]))]
-    pub window: Integer,
-    /// At most this many users (1..=10000); TAP is paged through as needed.
-    #[serde(default = "default_max")]
-    #[schemars(extend(
-        "x-display-name" = "Max Users",
-        "x-aliases" = ["max_results_to_return", "Max Results To Return"]
-    ))]
-    pub max_users: Integer,
-    /// Create a USERUNIQNAME entity per e-mail address, with the user's statistics as properties.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Create Entities"))]
-    pub create_entities: Flag,
+parameters! {
+    /// Parameters of both people actions.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(title = "People list parameters")]
+    pub struct Params {
+        /// The period, in days: 14, 30 or 90.
+        #[param("Window")]
+        #[serde(default = "default_window")]
+        #[schemars(extend("x-allowed-values" = ["14", "30", "90"]))]
+        pub window: Integer,
+        /// At most this many users (1..=10000); TAP is paged through as needed.
+        #[param("Max Users", aliases = ["max_results_to_return", "Max Results To Return"])]
+        #[serde(default = "default_max")]
+        pub max_users: Integer,
+        /// Create a USERUNIQNAME entity per e-mail address, with the user's statistics as properties.
+        #[param("Create Entities")]
+        #[serde(default)]
+        pub create_entities: Flag,
+    }
 }
 
 fn default_window() -> Integer {
@@ -249,7 +309,7 @@ fn row(list: List, user: &Map<String, Value>) -> Vec<String> {
 /// A USERUNIQNAME per distinct e-mail address, carrying the user's statistics.
 fn user_entities(list: List, users: &[Value]) -> Vec<Entity> {
     let empty = Map::new();
-    let mut seen = FastSet::default();
+    let mut seen = HashSet::default();
     let mut entities = Vec::new();
     for user in users.iter().filter_map(Value::as_object) {
         let identity = field(user, &["identity"])
@@ -292,12 +352,12 @@ fn user_entities(list: List, users: &[Value]) -> Vec<Entity> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::{parse, Noun};
+    use crate::params::{parse, Section};
 
     fn check_of(v: Value) -> Result<(u32, usize)> {
         check(&parse::<Params, _>(
             v.as_object().unwrap().clone(),
-            Noun::Parameter,
+            Section::Parameters,
         )?)
     }
 

@@ -4,25 +4,47 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::future::Future;
 
-use super::{ActionInfo, Context, Outcome};
+use super::context::{ActionInfo, Context, Outcome};
+use super::ActionDef;
 use crate::error::Result;
+use crate::params::parameters;
 
-/// Names and texts of Ping.
-pub static INFO: ActionInfo = ActionInfo {
-    name: "ping",
-    display_name: "Ping",
-    script_name: "ProofPointTAP_Ping",
-    tool_name: "proof_point_tap_ping",
-    result_name: "is_success",
-    description: "Test connectivity to Proofpoint TAP with the parameters provided in the integration configuration. Spends no throttled API quota.",
-};
+/// Ping, as the registry lists it.
+pub(crate) struct Ping;
 
-/// Ping takes no parameters.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(title = "Ping parameters")]
-pub struct Params {}
+impl ActionDef for Ping {
+    const INFO: &'static ActionInfo = &ActionInfo {
+        name: "ping",
+        display_name: "Ping",
+        script_name: "ProofPointTAP_Ping",
+        tool_name: "proof_point_tap_ping",
+        result_name: "is_success",
+        description: "Test connectivity to Proofpoint TAP with the parameters provided in the integration configuration. Spends no throttled API quota.",
+    };
+    type Params<'a> = Params;
+
+    fn example() -> Value {
+        json!({
+            "action": "ping",
+            "case_id": "1042",
+            "configuration": super::context::example_configuration()
+        })
+    }
+
+    fn run<'a>(ctx: &'a Context, params: Params) -> impl Future<Output = Result<Outcome>> + 'a {
+        run(ctx, params)
+    }
+}
+
+parameters! {
+    /// Ping takes no parameters.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[schemars(title = "Ping parameters")]
+    pub struct Params {}
+}
 
 /// The message of a successful Ping.
 pub const SUCCESS: &str =
@@ -44,14 +66,5 @@ pub async fn run(ctx: &Context, _params: Params) -> Result<Outcome> {
             );
             Outcome::failed(e, message)
         }
-    })
-}
-
-/// An example request.
-pub fn example() -> Value {
-    json!({
-        "action": "ping",
-        "case_id": "1042",
-        "configuration": super::example_configuration()
     })
 }

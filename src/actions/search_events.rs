@@ -2,6 +2,7 @@
 //! interval of at most an hour, newest first, concurrently, stopping once `max_events` are in hand —
 //! the "clicks permitted" feed threat-intelligence platforms ingest, as a playbook action.
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 
 use futures_util::stream::{self, StreamExt};
@@ -10,83 +11,103 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::{fatal_error, ActionInfo, Context, Outcome};
+use super::context::{fatal_error, ActionInfo, Context, Outcome};
+use super::tap_fields::{field, html_escape, names, text};
+use super::ActionDef;
 use crate::error::{Error, Result};
-use crate::fasthash::FastSet;
+use crate::params::parameters;
+use crate::params::time_window::{self, TimeFrame};
 use crate::params::{fold_choice, Choice, Flag, Integer, List};
-use crate::render::{field, html_escape, names, text};
-use crate::timewin::{self, TimeFrame};
-use crate::wire::{Entity, ErrorEntry, Insight, JsonResult, Table};
+use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Table};
+use foldhash::HashSet;
 
-/// Names and texts of Search Events.
-pub static INFO: ActionInfo = ActionInfo {
-    name: "search_events",
-    display_name: "Search Events",
-    script_name: "ProofPointTAP_SearchEvents",
-    tool_name: "proof_point_tap_search_events",
-    result_name: "events",
-    description: "Search the Proofpoint TAP SIEM API for clicks and messages in a window of the last 7 days (permitted clicks on malicious links, blocked clicks, delivered and blocked messages), with entities, tables and an insight when something malicious was found.",
-};
+/// Search Events, as the registry lists it.
+pub(crate) struct SearchEvents;
 
-/// Parameters of Search Events.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(title = "Search Events parameters")]
-pub struct Params<'a> {
-    /// Which events: clicks_permitted, clicks_blocked, messages_delivered, messages_blocked,
-    /// issues (permitted clicks and delivered messages), or all.
-    #[serde(default = "all")]
-    #[schemars(extend(
-        "x-display-name" = "Event Types",
-        "x-aliases" = ["Event Type", "event_type"],
-        "x-allowed-values" = ["all", "clicks_permitted", "clicks_blocked", "messages_delivered", "messages_blocked", "issues"]
-    ))]
-    #[serde(borrow)]
-    pub event_types: List<'a>,
-    /// Threat statuses: active, cleared, false_positive; empty or "Select One" means active and cleared.
-    #[serde(default)]
-    #[schemars(extend(
-        "x-display-name" = "Threat Status",
-        "x-allowed-values" = ["active", "cleared", "false_positive"]
-    ))]
-    #[serde(borrow)]
-    pub threat_status: List<'a>,
-    /// Threat types: url, attachment, message_text; empty means all.
-    #[serde(default)]
-    #[schemars(extend(
-        "x-display-name" = "Threat Type",
-        "x-allowed-values" = ["url", "attachment", "message_text"]
-    ))]
-    #[serde(borrow)]
-    pub threat_type: List<'a>,
-    /// The window: Last Hour (default), Last 6 Hours, Last 24 Hours, Last Week (167 hours) or
-    /// Custom (Start Time to End Time).
-    #[serde(default = "last_hour")]
-    #[schemars(extend("x-display-name" = "Time Frame"))]
-    pub time_frame: Choice<TimeFrame>,
-    /// Start of a custom window, ISO-8601; within the last 7 days.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Start Time"))]
-    pub start_time: Option<String>,
-    /// End of the window, ISO-8601; default now.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "End Time"))]
-    pub end_time: Option<String>,
-    /// A window of this many minutes up to now (1..=10080), instead of a time frame.
-    #[serde(default)]
-    #[schemars(extend("x-display-name" = "Since Minutes"))]
-    pub since_minutes: Option<Integer>,
-    /// At most this many events (1..=10000); intervals are queried newest first and no call is made
-    /// once this many are in hand.
-    #[serde(default = "default_max")]
-    #[schemars(extend(
-        "x-display-name" = "Max Events",
-        "x-aliases" = ["max_results_to_return", "Max Results To Return"]
-    ))]
-    pub max_events: Integer,
-    /// Create DestinationURL, USERUNIQNAME and THREATSIGNATURE entities from the events.
-    #[serde(default = "yes")]
-    #[schemars(extend("x-display-name" = "Create Entities"))]
-    pub create_entities: Flag,
+impl ActionDef for SearchEvents {
+    const INFO: &'static ActionInfo = &ActionInfo {
+        name: "search_events",
+        display_name: "Search Events",
+        script_name: "ProofPointTAP_SearchEvents",
+        tool_name: "proof_point_tap_search_events",
+        result_name: "events",
+        description: "Search the Proofpoint TAP SIEM API for clicks and messages in a window of the last 7 days (permitted clicks on malicious links, blocked clicks, delivered and blocked messages), with entities, tables and an insight when something malicious was found.",
+    };
+    type Params<'a> = Params<'a>;
+
+    fn example() -> Value {
+        json!({
+            "action": "search_events",
+            "case_id": "1042",
+            "parameters": {
+                "Event Types": "Clicks Permitted",
+                "Threat Status": "active",
+                "Time Frame": "Last 6 Hours",
+                "Max Events": 500,
+                "Create Entities": true
+            },
+            "configuration": super::context::example_configuration()
+        })
+    }
+
+    fn run<'a>(ctx: &'a Context, params: Params<'a>) -> impl Future<Output = Result<Outcome>> + 'a {
+        run(ctx, params)
+    }
+}
+
+parameters! {
+    /// Parameters of Search Events.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[schemars(title = "Search Events parameters")]
+    pub struct Params<'a> {
+        /// Which events: clicks_permitted, clicks_blocked, messages_delivered, messages_blocked,
+        /// issues (permitted clicks and delivered messages), or all.
+        #[param("Event Types", aliases = ["Event Type", "event_type"])]
+        #[serde(default = "all")]
+        #[schemars(extend(
+            "x-allowed-values" = ["all", "clicks_permitted", "clicks_blocked", "messages_delivered", "messages_blocked", "issues"]
+        ))]
+        #[serde(borrow)]
+        pub event_types: List<'a>,
+        /// Threat statuses: active, cleared, false_positive; empty or "Select One" means active and cleared.
+        #[param("Threat Status")]
+        #[serde(default)]
+        #[schemars(extend("x-allowed-values" = ["active", "cleared", "false_positive"]))]
+        #[serde(borrow)]
+        pub threat_status: List<'a>,
+        /// Threat types: url, attachment, message_text; empty means all.
+        #[param("Threat Type")]
+        #[serde(default)]
+        #[schemars(extend("x-allowed-values" = ["url", "attachment", "message_text"]))]
+        #[serde(borrow)]
+        pub threat_type: List<'a>,
+        /// The window: Last Hour (default), Last 6 Hours, Last 24 Hours, Last Week (167 hours) or
+        /// Custom (Start Time to End Time).
+        #[param("Time Frame")]
+        #[serde(default = "last_hour")]
+        pub time_frame: Choice<TimeFrame>,
+        /// Start of a custom window, ISO-8601; within the last 7 days.
+        #[param("Start Time")]
+        #[serde(default)]
+        pub start_time: Option<String>,
+        /// End of the window, ISO-8601; default now.
+        #[param("End Time")]
+        #[serde(default)]
+        pub end_time: Option<String>,
+        /// A window of this many minutes up to now (1..=10080), instead of a time frame.
+        #[param("Since Minutes")]
+        #[serde(default)]
+        pub since_minutes: Option<Integer>,
+        /// At most this many events (1..=10000); intervals are queried newest first and no call is made
+        /// once this many are in hand.
+        #[param("Max Events", aliases = ["max_results_to_return", "Max Results To Return"])]
+        #[serde(default = "default_max")]
+        pub max_events: Integer,
+        /// Create DestinationURL, USERUNIQNAME and THREATSIGNATURE entities from the events.
+        #[param("Create Entities")]
+        #[serde(default = "yes")]
+        pub create_entities: Flag,
+    }
 }
 
 fn all() -> List<'static> {
@@ -170,7 +191,11 @@ impl Plan {
                 } else {
                     self.end - step * (i + 1) as f64
                 };
-                format!("{}/{}", timewin::format(start), timewin::format(end))
+                format!(
+                    "{}/{}",
+                    time_window::format(start),
+                    time_window::format(end)
+                )
             })
             .collect()
     }
@@ -277,7 +302,7 @@ fn plan(params: &Params, now: OffsetDateTime) -> Result<Plan> {
         ],
         "\"Threat Type\" (threat_type)",
     )?;
-    let (start, end) = timewin::window(
+    let (start, end) = time_window::window(
         params.time_frame.0,
         params.start_time.as_deref(),
         params.end_time.as_deref(),
@@ -318,7 +343,7 @@ pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         .buffered(ctx.config.max_concurrency);
 
     let mut events: Vec<Map<String, Value>> = Vec::new();
-    let mut seen = FastSet::default();
+    let mut seen = HashSet::default();
     let mut errors: Vec<ErrorEntry> = Vec::new();
     let mut failures: Vec<Error> = Vec::new();
     let mut answered = 0usize;
@@ -419,8 +444,8 @@ fn outcome(
 ) -> Outcome {
     let between = format!(
         "between {} and {}",
-        timewin::format(plan.start),
-        timewin::format(plan.end)
+        time_window::format(plan.start),
+        time_window::format(plan.end)
     );
     let spent = format!(
         "{calls} call{} to {} (each counts against TAP's daily quota of 1 800)",
@@ -681,31 +706,15 @@ fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
         .collect()
 }
 
-/// An example request: the permitted clicks of the last 6 hours.
-pub fn example() -> Value {
-    json!({
-        "action": "search_events",
-        "case_id": "1042",
-        "parameters": {
-            "Event Types": "Clicks Permitted",
-            "Threat Status": "active",
-            "Time Frame": "Last 6 Hours",
-            "Max Events": 500,
-            "Create Entities": true
-        },
-        "configuration": super::example_configuration()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::{parse, Noun};
+    use crate::params::{parse, Section};
 
     fn plan_of(v: Value) -> Result<Plan> {
-        let now = timewin::parse("2021-03-25T12:00:00Z").unwrap();
+        let now = time_window::parse("2021-03-25T12:00:00Z").unwrap();
         plan(
-            &parse::<Params, _>(v.as_object().unwrap().clone(), Noun::Parameter)?,
+            &parse::<Params, _>(v.as_object().unwrap().clone(), Section::Parameters)?,
             now,
         )
     }

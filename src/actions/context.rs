@@ -1,0 +1,256 @@
+//! What every action builds on: the names and texts an action declares, the context it runs in
+//! (configuration, entities, deadline, the TAP client, the slots for requests in flight), the
+//! outcome it returns, and the wording shared by their messages.
+//!
+//! Action modules import from here; nothing here knows any action.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::config::Config;
+use crate::error::{Error, ErrorCode, Result};
+use crate::protocol::{
+    Enrichment, Entity, ErrorEntry, ExecutionState, Insight, JsonResult, Table, TargetEntity,
+};
+use crate::tap::TapClient;
+
+/// The names and texts of one action.
+#[derive(Debug)]
+pub struct ActionInfo {
+    /// Canonical name, as the envelope reports it.
+    pub name: &'static str,
+    /// SOAR display name.
+    pub display_name: &'static str,
+    /// SOAR script name.
+    pub script_name: &'static str,
+    /// MCP tool name.
+    pub tool_name: &'static str,
+    /// Name of the script result.
+    pub result_name: &'static str,
+    /// What it does, in one or two sentences.
+    pub description: &'static str,
+}
+
+/// What an action runs with.
+#[derive(Debug)]
+pub struct Context {
+    /// The target entities left after scope filtering.
+    pub entities: Vec<TargetEntity>,
+    /// The resolved configuration.
+    pub config: Config,
+    /// When work must stop (the platform's deadline less the margin).
+    pub deadline: Option<Instant>,
+    /// HTTP requests sent, for `metrics`.
+    pub http_requests: Arc<AtomicU64>,
+    /// What this run takes as now (see [`crate::params::time_window::now`]).
+    pub now: time::OffsetDateTime,
+    /// The request text; results may keep slices of it instead of copies.
+    pub request_text: Arc<String>,
+    client: OnceLock<TapClient>,
+}
+
+impl Context {
+    /// A context; the TAP client is built on first use, so actions that need no network build none.
+    pub fn new(
+        entities: Vec<TargetEntity>,
+        config: Config,
+        deadline: Option<Instant>,
+        now: time::OffsetDateTime,
+        request_text: Arc<String>,
+    ) -> Self {
+        Context {
+            entities,
+            config,
+            deadline,
+            http_requests: Arc::default(),
+            now,
+            request_text,
+            client: OnceLock::new(),
+        }
+    }
+
+    /// The slots for TAP requests in flight in this run: `max_concurrency` of them.
+    pub fn request_slots(&self) -> RequestSlots {
+        RequestSlots(tokio::sync::Semaphore::new(self.config.max_concurrency))
+    }
+}
+
+/// At most `max_concurrency` requests in flight: every concurrent TAP call takes a slot.
+#[derive(Debug)]
+pub struct RequestSlots(tokio::sync::Semaphore);
+
+impl RequestSlots {
+    /// Runs `work` once a slot is free.
+    pub async fn run<F: std::future::Future>(&self, work: F) -> F::Output {
+        // The semaphore is never closed, so acquiring only waits.
+        let _slot = self.0.acquire().await;
+        work.await
+    }
+}
+
+/// The error that fails a whole per-item action, if any: rejected credentials anywhere, or no item
+/// that got through to TAP at all (every one a connection failure or timeout).
+pub fn fatal_error<'a>(mut errors: impl Iterator<Item = Option<&'a Error>>) -> Option<Error> {
+    let mut all_unreachable = true;
+    let mut first_unreachable = None;
+    let mut any = false;
+    for error in errors.by_ref() {
+        any = true;
+        match error {
+            Some(e) if e.code == ErrorCode::Unauthorized => {
+                return Some(Error::new(e.code, e.message.clone()))
+            }
+            Some(e) if matches!(e.code, ErrorCode::Connection | ErrorCode::Timeout) => {
+                first_unreachable.get_or_insert_with(|| Error::new(e.code, e.message.clone()));
+            }
+            _ => all_unreachable = false,
+        }
+    }
+    if any && all_unreachable {
+        first_unreachable
+    } else {
+        None
+    }
+}
+
+impl Context {
+    /// The TAP client, built (and the API root and credentials checked) on first call.
+    pub fn client(&self) -> Result<&TapClient> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = TapClient::new(&self.config, self.deadline, self.http_requests.clone())?;
+        Ok(self.client.get_or_init(|| client))
+    }
+}
+
+/// What an action produced; the runner adds the echoed request fields and metrics.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// How the run ended.
+    pub state: ExecutionState,
+    /// The script result.
+    pub result_value: bool,
+    /// For people.
+    pub output_message: String,
+    /// The JSON result, if any.
+    pub json_result: Option<JsonResult>,
+    /// Insights to add.
+    pub insights: Vec<Insight>,
+    /// Entities to add.
+    pub entities: Vec<Entity>,
+    /// Enrichments of target entities.
+    pub enrichments: Vec<Enrichment>,
+    /// Tables to attach.
+    pub tables: Vec<Table>,
+    /// Failures.
+    pub errors: Vec<ErrorEntry>,
+}
+
+impl Outcome {
+    /// A completed run with nothing but a result and a message.
+    pub fn completed(result_value: bool, output_message: impl Into<String>) -> Self {
+        Outcome {
+            state: ExecutionState::Completed,
+            result_value,
+            output_message: output_message.into(),
+            json_result: None,
+            insights: Vec::new(),
+            entities: Vec::new(),
+            enrichments: Vec::new(),
+            tables: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A failed run: `error` is the one entry of `errors`.
+    pub fn failed(error: Error, output_message: impl Into<String>) -> Self {
+        Outcome {
+            state: ExecutionState::Failed,
+            errors: vec![error.into()],
+            ..Outcome::completed(false, output_message)
+        }
+    }
+}
+
+/// The configuration every example request carries: placeholders for the credentials, which a
+/// reader replaces or leaves out in favour of the environment.
+pub fn example_configuration() -> Value {
+    serde_json::json!({
+        "api_root": "https://tap-api-v2.proofpoint.com",
+        "username": "<TAP service principal>",
+        "password": "<TAP service secret>",
+        "verify_ssl": true
+    })
+}
+
+/// Whether `s` is a UUID (`8-4-4-4-12` hex digits).
+pub fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// At most this many items are named in an output message; the rest are counted.
+pub const MAX_NAMED: usize = 50;
+
+/// `a, b, c`, or `a, b, ... and 950 more (see json_result)` past [`MAX_NAMED`] items: a message is
+/// read by people, the full list is in the JSON result.
+pub fn name_list(items: &[&str], full_list_in: &str) -> String {
+    counted_name_list(
+        &items[..items.len().min(MAX_NAMED)],
+        items.len(),
+        full_list_in,
+    )
+}
+
+/// As [`name_list`], given the first items (at least [`MAX_NAMED`] when there are that many) and
+/// how many there are in all.
+pub fn counted_name_list(first: &[&str], total: usize, full_list_in: &str) -> String {
+    let named = &first[..first.len().min(MAX_NAMED)];
+    if total <= named.len() {
+        return named.join(", ");
+    }
+    format!(
+        "{} and {} more (see {full_list_in})",
+        named.join(", "),
+        total - named.len()
+    )
+}
+
+/// The message of a failure no action worded itself, for the action with this display name (none
+/// when the action is not known).
+pub fn failure_message(display_name: Option<&str>, error: &Error) -> String {
+    match display_name {
+        Some(name) => format!(
+            "Error executing action \"{name}\". Reason: {}",
+            error.message
+        ),
+        None => error.message.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_name_lists_are_counted_not_printed() {
+        let few = ["a", "b"];
+        assert_eq!(name_list(&few, "errors"), "a, b");
+        let many: Vec<String> = (0..MAX_NAMED + 3).map(|i| i.to_string()).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let text = name_list(&many, "json_result");
+        assert!(text.starts_with("0, 1, 2"));
+        assert!(
+            text.ends_with(", 49 and 3 more (see json_result)"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,315 @@
+//! What each parameter accepts, declared once with its struct by [`parameters!`].
+//!
+//! The macro writes the struct (deriving `Deserialize` and `JsonSchema`, with the schema extensions
+//! `x-display-name` and `x-aliases`) and, from the same tokens, a constant [`ParamSpec`] list that
+//! [`super::parse`] matches keys against: nothing is generated at run time to learn the spellings.
+//! The JSON Schema stays what `schemas/`, `actions/` and [`describe`] are made from, and a test holds
+//! the two to each other.
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, SchemaGenerator};
+use serde::Serialize;
+use serde_json::Value;
+
+/// One parameter as its struct declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ParamSpec {
+    /// Canonical snake_case key: the field's name.
+    pub(crate) key: &'static str,
+    /// SOAR display name.
+    pub(crate) name: &'static str,
+    /// Other accepted spellings.
+    pub(crate) aliases: &'static [&'static str],
+    /// Whether the action fails without it.
+    pub(crate) mandatory: bool,
+    /// The field's doc comment, line by line as the compiler hands it over.
+    pub(crate) doc: &'static [&'static str],
+}
+
+impl ParamSpec {
+    /// Whether `given` names this parameter: its key, display name or an alias, compared on letters
+    /// and digits alone, ignoring case (`Campaign ID`, `campaign_id` and `CampaignId` meet).
+    pub(crate) fn is_named(&self, given: &str) -> bool {
+        std::iter::once(self.key)
+            .chain(std::iter::once(self.name))
+            .chain(self.aliases.iter().copied())
+            .any(|name| same_key(name, given))
+    }
+
+    /// The doc comment as one paragraph, as the JSON Schema's `description` reads once its line
+    /// breaks are spaces.
+    pub(crate) fn description(&self) -> String {
+        let lines: Vec<&str> = self
+            .doc
+            .iter()
+            .map(|line| line.strip_prefix(' ').unwrap_or(line))
+            .collect();
+        lines.join(" ")
+    }
+
+    /// `"Display Name" (snake_key)`, or just the key when they are the same.
+    pub(crate) fn label(&self) -> String {
+        if self.name == self.key {
+            format!("\"{}\"", self.key)
+        } else {
+            format!("\"{}\" ({})", self.name, self.key)
+        }
+    }
+}
+
+/// Two keys are the same when their letters and digits are, ignoring case.
+fn same_key(a: &str, b: &str) -> bool {
+    let letters = |s: &str| {
+        s.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| b.to_ascii_lowercase())
+            .collect::<Vec<u8>>()
+    };
+    letters(a) == letters(b)
+}
+
+/// A parameter struct: what [`super::parse`] needs to know of it, fixed at compile time.
+pub(crate) trait Parameters {
+    /// Its parameters, in declaration order.
+    const SPEC: &'static [ParamSpec];
+}
+
+/// Declares a parameter struct and its [`ParamSpec`] list from one definition. Each field carries
+/// its doc comment (the parameter's description) and
+/// `#[param("Display Name", aliases = ["other"], mandatory = true)]` (aliases and mandatory may be
+/// left out), then any `serde`/`schemars` attributes; the struct's own attributes, derives
+/// included, are the caller's.
+macro_rules! parameters {
+    (
+        $(#[$struct_attr:meta])*
+        $vis:vis struct $name:ident $(<$lt:lifetime>)? {
+            $(
+                $(#[doc = $doc:literal])*
+                #[param($display:literal
+                    $(, aliases = [$($alias:literal),* $(,)?])?
+                    $(, mandatory = $mandatory:literal)?)]
+                $(#[$attr:meta])*
+                $field_vis:vis $field:ident : $ty:ty
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$struct_attr])*
+        $vis struct $name $(<$lt>)? {
+            $(
+                $(#[doc = $doc])*
+                #[schemars(extend("x-display-name" = $display))]
+                $(#[schemars(extend("x-aliases" = [$($alias),*]))])?
+                $(#[$attr])*
+                $field_vis $field: $ty,
+            )*
+        }
+
+        impl $(<$lt>)? $crate::params::Parameters for $name $(<$lt>)? {
+            const SPEC: &'static [$crate::params::ParamSpec] = &[$(
+                $crate::params::ParamSpec {
+                    key: stringify!($field),
+                    name: $display,
+                    aliases: &[$($($alias),*)?],
+                    mandatory: false $(|| $mandatory)?,
+                    doc: &[$($doc),*],
+                },
+            )*];
+        }
+    };
+}
+pub(crate) use parameters;
+
+/// What one parameter accepts, read from its struct's JSON Schema.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParamInfo {
+    /// Canonical snake_case key.
+    pub key: String,
+    /// SOAR display name.
+    pub name: String,
+    /// Other accepted spellings.
+    pub aliases: Vec<String>,
+    /// `boolean`, `integer`, `list`, `choice`, `string` or `password`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Default value, if the parameter has one.
+    pub default_value: Option<Value>,
+    /// Whether the action fails without it.
+    pub is_mandatory: bool,
+    /// Accepted values of a `choice`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_values: Vec<String>,
+    /// What it does.
+    pub description: String,
+}
+
+/// The generator every parameter schema is made with: subschemas inlined so that each property
+/// carries its own type, values and extensions.
+pub fn schema_generator() -> SchemaGenerator {
+    SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator()
+}
+
+/// The parameters `T` accepts, in declaration order.
+pub fn describe<T: JsonSchema>() -> Vec<ParamInfo> {
+    let schema = schema_generator().into_root_schema_for::<T>();
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    properties
+        .iter()
+        .map(|(key, prop)| {
+            let text = |k: &str| prop.get(k).and_then(Value::as_str).map(str::to_owned);
+            let strings = |k: &str| -> Vec<String> {
+                prop.get(k)
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            // A unit enum is `enum: [...]`, or `oneOf: [{const}]` when its variants carry docs.
+            let mut allowed = strings("enum");
+            if allowed.is_empty() {
+                allowed = strings("x-allowed-values");
+            }
+            if allowed.is_empty() {
+                allowed = prop
+                    .get("oneOf")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.get("const")?.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            }
+            // An `Option<T>` wraps T's schema in `anyOf: [T, null]`; look inside for the kind.
+            let kind = text("x-kind").or_else(|| {
+                prop.get("anyOf")?
+                    .as_array()?
+                    .iter()
+                    .find_map(|s| s.get("x-kind")?.as_str().map(str::to_owned))
+            });
+            ParamInfo {
+                key: key.clone(),
+                name: text("x-display-name").unwrap_or_else(|| key.clone()),
+                aliases: strings("x-aliases"),
+                kind: kind.unwrap_or_else(|| {
+                    if allowed.is_empty() {
+                        "string"
+                    } else {
+                        "choice"
+                    }
+                    .to_owned()
+                }),
+                default_value: prop.get("default").cloned(),
+                is_mandatory: required.contains(&key.as_str()),
+                allowed_values: allowed,
+                // Doc comments wrap lines; a description is one paragraph.
+                description: text("description").unwrap_or_default().replace('\n', " "),
+            }
+        })
+        .collect()
+}
+
+/// Asserts that a declared parameter and its JSON Schema description agree: the test every
+/// parameter struct is held to (see `actions::tests` and `config::tests`).
+#[cfg(test)]
+pub(crate) fn assert_spec_matches(spec: &ParamSpec, info: &ParamInfo) {
+    assert_eq!(spec.key, info.key);
+    assert_eq!(spec.name, info.name, "{}", spec.key);
+    assert_eq!(spec.aliases, info.aliases, "{}", spec.key);
+    assert_eq!(spec.mandatory, info.is_mandatory, "{}", spec.key);
+    assert_eq!(spec.description(), info.description, "{}", spec.key);
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+    use crate::params::{Choice, Flag, Integer, List};
+
+    parameters! {
+        #[derive(Debug, Deserialize, JsonSchema)]
+        #[allow(dead_code)] // only its declaration is looked at
+        pub(crate) struct Sample<'a> {
+            /// Ids, as a list or a
+            /// comma-separated string.
+            #[param("Campaign ID", aliases = ["campaign_ids"], mandatory = true)]
+            #[serde(borrow)]
+            campaign_id: List<'a>,
+            /// A flag.
+            #[param("Create Insight")]
+            #[serde(default = "yes")]
+            create_insight: Flag,
+            /// A limit.
+            #[param("max")]
+            #[serde(default)]
+            max: Option<Integer>,
+            /// A mode.
+            #[param("Decode Mode")]
+            #[serde(default)]
+            mode: Option<Choice<Mode>>,
+        }
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(rename_all = "snake_case")]
+    enum Mode {
+        Auto,
+        RedirectChain,
+    }
+
+    fn yes() -> Flag {
+        Flag(true)
+    }
+
+    #[test]
+    fn the_declared_spec_is_what_the_schema_says() {
+        let infos = describe::<Sample>();
+        assert_eq!(infos.len(), Sample::SPEC.len());
+        for (spec, info) in Sample::SPEC.iter().zip(&infos) {
+            assert_spec_matches(spec, info);
+        }
+        assert_eq!(
+            infos[0].description,
+            "Ids, as a list or a comma-separated string."
+        );
+        assert_eq!(Sample::SPEC[0].label(), "\"Campaign ID\" (campaign_id)");
+        assert_eq!(Sample::SPEC[2].label(), "\"max\"");
+        assert!(infos[0].is_mandatory && !infos[1].is_mandatory);
+        assert_eq!(infos[1].kind, "boolean");
+        assert_eq!(infos[1].default_value, Some(json!(true)));
+        assert_eq!(infos[2].kind, "integer");
+        assert_eq!(infos[3].kind, "choice");
+        assert_eq!(infos[3].allowed_values, ["auto", "redirect_chain"]);
+    }
+
+    #[test]
+    fn keys_meet_on_letters_and_digits() {
+        let spec = &Sample::SPEC[0];
+        for given in [
+            "campaign_id",
+            "Campaign ID",
+            "CampaignId",
+            "CAMPAIGN-ID",
+            "campaign_ids",
+        ] {
+            assert!(spec.is_named(given), "{given}");
+        }
+        for given in ["campaign", "id", "", "_"] {
+            assert!(!spec.is_named(given), "{given}");
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The result envelope (SPEC §3) and its parts: what an action reports, as the platform reads it.
+//!
+//! No I/O here; [`super::write`] writes it. `schemas/result.schema.json` is generated from these
+//! types and a test fails when the checked-in file drifts.
+
+use schemars::JsonSchema;
+use serde::de::Deserializer;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::decoded_urls::DecodedUrls;
+use crate::error::{Error, ErrorCode};
+
+/// Where an action run ended up. Ordered as the SOAR SDK numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionState {
+    /// The action ran; `result_value` says whether it found what it was asked for.
+    Completed,
+    /// Reserved for asynchronous actions; this binary never reports it.
+    InProgress,
+    /// The action could not do its work; `errors` says why.
+    Failed,
+    /// The platform's deadline came first; finished items are reported.
+    TimedOut,
+}
+
+/// The one JSON document written to stdout.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "proofpoint-tap result envelope")]
+pub struct Envelope {
+    /// The canonical action name; the name as given when it is not a known action; null when none
+    /// could be read.
+    pub action: Option<String>,
+    /// The request's `case_id`, as a string.
+    pub case_id: Option<String>,
+    /// The request's `alert_group_identifiers`.
+    pub alert_group_identifiers: Vec<String>,
+    /// How the run ended.
+    pub execution_state: ExecutionState,
+    /// The script result: true when the action found what it was asked for.
+    pub result_value: bool,
+    /// The name of the script result (`is_success`, `decoded_urls`, `campaign_info`); null when the
+    /// action is unknown.
+    pub result_name: Option<String>,
+    /// For people: one line per outcome.
+    pub output_message: String,
+    /// The action's JSON result; null when there is none.
+    #[schemars(with = "Option<Value>")]
+    pub json_result: Option<JsonResult>,
+    /// Insights for the platform to add to the case.
+    pub insights: Vec<Insight>,
+    /// Entities for the platform to add to the case.
+    pub entities: Vec<Entity>,
+    /// Properties for the platform to add to existing target entities.
+    pub enrichments: Vec<Enrichment>,
+    /// Data tables for the platform to attach to the case.
+    pub tables: Vec<Table>,
+    /// What went wrong, whole-action or per item.
+    pub errors: Vec<ErrorEntry>,
+    /// Measurements of this run: the only field that may differ between two runs of one request.
+    pub metrics: Metrics,
+}
+
+/// An action's JSON result. Most are a [`Value`]; the potentially huge ones stay typed so that they
+/// are serialized once, straight into stdout, instead of being built as a tree or a string first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonResult {
+    /// Any JSON.
+    Value(Value),
+    /// Decode URL's list of decoded URLs.
+    DecodedUrls(DecodedUrls),
+}
+
+impl Serialize for JsonResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            JsonResult::Value(v) => v.serialize(s),
+            JsonResult::DecodedUrls(list) => list.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonResult {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(JsonResult::Value)
+    }
+}
+
+/// A case insight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Insight {
+    /// Title shown on the insight.
+    pub title: String,
+    /// Body; HTML with every TAP string escaped.
+    pub content: String,
+    /// Always `html`.
+    pub content_type: String,
+    /// The entity the insight is about, or null for a general insight.
+    pub entity_identifier: Option<String>,
+    /// `info`, `warn` or `error`.
+    pub severity: String,
+    /// `general` or `entity`.
+    #[serde(rename = "type")]
+    pub insight_type: String,
+    /// Always `ProofPointTAP`.
+    pub triggered_by: String,
+}
+
+impl Insight {
+    /// A general, informational HTML insight.
+    pub fn general_html(title: impl Into<String>, content: impl Into<String>) -> Self {
+        Insight {
+            title: title.into(),
+            content: content.into(),
+            content_type: "html".into(),
+            entity_identifier: None,
+            severity: "info".into(),
+            insight_type: "general".into(),
+            triggered_by: crate::INTEGRATION_IDENTIFIER.into(),
+        }
+    }
+}
+
+/// An entity for the platform to create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Entity {
+    /// The entity's identifier.
+    pub identifier: String,
+    /// SOAR entity type.
+    pub entity_type: String,
+    /// Whether the entity belongs to the organisation.
+    pub is_internal: bool,
+    /// Whether the entity is suspicious.
+    pub is_suspicious: bool,
+    /// Whether the entity carries enrichment.
+    pub is_enriched: bool,
+    /// Whether the entity is vulnerable.
+    pub is_vulnerable: bool,
+    /// Properties; always holds `is_new_entity: true`.
+    pub properties: Map<String, Value>,
+}
+
+impl Entity {
+    /// A new entity with `is_new_entity: true` and the given extra properties.
+    pub fn new(
+        identifier: impl Into<String>,
+        entity_type: impl Into<String>,
+        extra: Map<String, Value>,
+    ) -> Self {
+        let mut properties = Map::new();
+        properties.insert("is_new_entity".into(), Value::Bool(true));
+        properties.extend(extra);
+        Entity {
+            identifier: identifier.into(),
+            entity_type: entity_type.into(),
+            is_internal: false,
+            is_suspicious: false,
+            is_enriched: false,
+            is_vulnerable: false,
+            properties,
+        }
+    }
+}
+
+/// Properties to add to an existing target entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Enrichment {
+    /// The target entity's identifier, as the platform sent it.
+    pub identifier: String,
+    /// The target entity's type.
+    pub entity_type: String,
+    /// Properties to set, prefixed `ProofPointTAP_`.
+    pub properties: Map<String, Value>,
+}
+
+/// A data table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Table {
+    /// Table title.
+    pub title: String,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows, each as long as `columns`.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One failure, of the whole action or of one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorEntry {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Plain-words reason.
+    pub message: String,
+    /// The item concerned (campaign id, URL, ...), when the error is about one item.
+    pub subject: Option<String>,
+}
+
+impl From<Error> for ErrorEntry {
+    fn from(e: Error) -> Self {
+        ErrorEntry {
+            code: e.code,
+            message: e.message,
+            subject: e.subject,
+        }
+    }
+}
+
+/// Measurements of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Metrics {
+    /// Wall time from start to envelope, in milliseconds.
+    pub duration_ms: u64,
+    /// HTTP requests sent to TAP, retries included.
+    pub http_requests: u64,
+}

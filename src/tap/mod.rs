@@ -1,0 +1,154 @@
+//! The TAP API client (SPEC §5): one method per endpoint. How a request is sent, retried and
+//! mapped to an error lives in [`transport`]; the answers the runner reads into are in [`types`].
+//! Everything else TAP sends passes through as it came.
+
+mod transport;
+mod types;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use crate::config::Config;
+use crate::error::{Error, ErrorCode, Result};
+use transport::{parse_json, Transport};
+pub(crate) use types::{DecodeResponse, DecodedItem};
+
+/// The campaign id Ping asks for: all zeros, so TAP answers 404 after checking the credentials.
+const PING_CAMPAIGN_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// A client for one run.
+#[derive(Debug)]
+pub(crate) struct TapClient {
+    transport: Transport,
+}
+
+impl TapClient {
+    /// Builds the client from the configuration. `deadline` is when work must stop (the platform's
+    /// deadline less the margin); `requests` counts every HTTP request sent.
+    pub(crate) fn new(
+        config: &Config,
+        deadline: Option<Instant>,
+        requests: Arc<AtomicU64>,
+    ) -> Result<Self> {
+        Ok(TapClient {
+            transport: Transport::new(config, deadline, requests)?,
+        })
+    }
+
+    /// This endpoint has no daily quota.
+    pub(crate) async fn ping(&self) -> Result<()> {
+        match self
+            .transport
+            .get(&["v2", "campaign", PING_CAMPAIGN_ID], &[])
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.code == ErrorCode::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v2/campaign/{id}`: the campaign exactly as TAP sent it.
+    pub(crate) async fn campaign(&self, id: &str) -> Result<Map<String, Value>> {
+        let body = self.transport.get(&["v2", "campaign", id], &[]).await?;
+        parse_json(&body)
+    }
+
+    /// `GET /v2/forensics?campaignId={id}`.
+    pub(crate) async fn campaign_forensics(&self, id: &str) -> Result<Map<String, Value>> {
+        let body = self
+            .transport
+            .get(&["v2", "forensics"], &[("campaignId", id)])
+            .await?;
+        parse_json(&body)
+    }
+
+    /// `GET /v2/forensics?threatId={id}[&includeCampaignForensics=true]`.
+    pub(crate) async fn threat_forensics(
+        &self,
+        id: &str,
+        include_campaign: bool,
+    ) -> Result<Map<String, Value>> {
+        let mut query = vec![("threatId", id)];
+        if include_campaign {
+            query.push(("includeCampaignForensics", "true"));
+        }
+        let body = self.transport.get(&["v2", "forensics"], &query).await?;
+        parse_json(&body)
+    }
+
+    /// `GET /v2/campaign/ids?interval={start}/{end}&size=&page=` (50 calls a day). A 404 means no
+    /// campaign in the interval and is answered as an empty list.
+    pub(crate) async fn campaign_ids(
+        &self,
+        interval: &str,
+        size: usize,
+        page: usize,
+    ) -> Result<Map<String, Value>> {
+        let (size, page) = (size.to_string(), page.to_string());
+        let query = [("interval", interval), ("size", &size), ("page", &page)];
+        match self.transport.get(&["v2", "campaign", "ids"], &query).await {
+            Ok(body) => parse_json(&body),
+            Err(e) if e.code == ErrorCode::NotFound => Ok(Map::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v2/people/{vap|top-clickers}?window=&size=&page=`.
+    pub(crate) async fn people(
+        &self,
+        list: &str,
+        window: u32,
+        size: usize,
+        page: usize,
+    ) -> Result<Map<String, Value>> {
+        let (window, size, page) = (window.to_string(), size.to_string(), page.to_string());
+        let query = [
+            ("window", window.as_str()),
+            ("size", &size),
+            ("page", &page),
+        ];
+        let body = self.transport.get(&["v2", "people", list], &query).await?;
+        parse_json(&body)
+    }
+
+    /// `GET /v2/siem/{endpoint}?interval={start}/{end}&format=json` with `threatStatus` and
+    /// `threatType` repeated for each value. Each call counts against a 1 800-a-day quota.
+    pub(crate) async fn siem(
+        &self,
+        endpoint: &[&str],
+        interval: &str,
+        statuses: &[&str],
+        types: &[&str],
+    ) -> Result<Map<String, Value>> {
+        let mut segments = vec!["v2", "siem"];
+        segments.extend_from_slice(endpoint);
+        let mut query = vec![("interval", interval), ("format", "json")];
+        query.extend(statuses.iter().map(|s| ("threatStatus", *s)));
+        query.extend(types.iter().map(|t| ("threatType", *t)));
+        let body = self.transport.get(&segments, &query).await?;
+        parse_json(&body)
+    }
+
+    /// `POST /v2/url/decode` with `{"urls": [...]}`. Counts against the 1 800-a-day quota.
+    pub(crate) async fn decode_urls(&self, urls: &[String]) -> Result<DecodeResponse> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            urls: &'a [String],
+        }
+        let body = serde_json::to_vec(&Body { urls }).map_err(|e| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("could not encode the request: {e}"),
+            )
+        })?;
+        let url = self.transport.url(&["v2", "url", "decode"], &[])?;
+        let answer = self.transport.send(Method::POST, url, Some(body)).await?;
+        parse_json(&answer)
+    }
+}

@@ -1,0 +1,197 @@
+//! Unit tests of the decoder: the documented examples, each version's edge cases, the errors.
+
+use super::*;
+
+#[test]
+fn documentation_examples() {
+    let tsv = include_str!("../../tests/fixtures/url_defense_doc_examples.tsv");
+    let mut n = 0;
+    for line in tsv.lines().filter(|l| !l.trim().is_empty()) {
+        let (encoded, expected) = line.split_once('\t').unwrap();
+        assert_eq!(decode(encoded).as_deref(), Ok(expected), "{encoded}");
+        n += 1;
+    }
+    assert_eq!(n, 4);
+}
+
+#[test]
+fn v1_takes_u_up_to_k_and_unescapes() {
+    assert_eq!(
+        decode("https://urldefense.proofpoint.com/v1/url?u=http://a.example/x%3Fy%3D1&amp;k=abc&amp;r=z"),
+        Ok("http://a.example/x?y=1".into())
+    );
+    assert_eq!(
+        decode("https://urldefense.proofpoint.com/v1/url?u=http%3A%2F%2Fb.example%2F%26lt%3B&k=1"),
+        Ok("http://b.example/<".into())
+    );
+    assert_eq!(
+        decode("https://urldefense.proofpoint.com/v1/url?k=1&r=2"),
+        Err(DecodeError::MissingTarget("v1"))
+    );
+}
+
+#[test]
+fn v2_maps_dash_and_underscore() {
+    assert_eq!(
+        decode("https://urldefense.proofpoint.com/v2/url?u=https-3A__example.com_a-5Fb-2Dc-3Fq-3D1-26r-3D2"),
+        Ok("https://example.com/a_b-c?q=1&r=2".into())
+    );
+    // `&d=` can be absent; the query may be `&amp;`-escaped.
+    assert_eq!(
+        decode("https://urldefense.proofpoint.com/v2/url?c=1&amp;u=http-3A__x.example_&amp;d=2"),
+        Ok("http://x.example/".into())
+    );
+    assert_eq!(
+        decode("https://urldefense.proofpoint.com/v2/url?u=http-3A__x.example_-C3-A9"),
+        Ok("http://x.example/é".into())
+    );
+    assert_eq!(
+        decode("https://urldefense.proofpoint.com/v2/url?u=http-3A__x.example_-FF"),
+        Err(DecodeError::InvalidUtf8)
+    );
+}
+
+#[test]
+fn v3_runs_count_utf8_bytes() {
+    // `w60j` is base64url for the bytes C3 AD 23: "í" (two bytes) then "#".
+    assert_eq!(
+        decode("https://urldefense.com/v3/__https://x.example/**A__;w60j!!org!sig$"),
+        Ok("https://x.example/í".into())
+    );
+    assert_eq!(
+        decode("https://urldefense.com/v3/__https://x.example/**A*__;w60j!!org!sig$"),
+        Ok("https://x.example/í#".into())
+    );
+    // An empty table is the common case.
+    assert_eq!(
+        decode("https://urldefense.com/v3/__https://x.example/a__;!!org!sig$"),
+        Ok("https://x.example/a".into())
+    );
+}
+
+#[test]
+fn v3_chained_runs() {
+    let table: Vec<u8> = (0..131).map(|i| b'a' + (i % 26) as u8).collect();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&table);
+    let url = format!("https://urldefense.com/v3/__https://x.example/**_**_*__;{b64}!!o!s$");
+    let expected = format!("https://x.example/{}", String::from_utf8(table).unwrap());
+    assert_eq!(decode(&url), Ok(expected));
+}
+
+#[test]
+fn v3_anchors_on_the_last_valid_table() {
+    // The mangled URL contains `__;` itself, followed by something that is not a table.
+    assert_eq!(
+        decode("https://urldefense.com/v3/__https://x.example/a__;b.c__d__;Kw!!o!s$"),
+        Ok("https://x.example/a__;b.c__d".into())
+    );
+    assert_eq!(
+        decode("https://urldefense.com/v3/__https://x.example/a__;Kw!b*__;Kw!!o!s$"),
+        Ok("https://x.example/a__;Kw!b+".into())
+    );
+}
+
+#[test]
+fn v3_failures_say_why() {
+    let d = |s: &str| decode(s).unwrap_err();
+    assert_eq!(
+        d("https://urldefense.com/v3/__https://x.example/a"),
+        DecodeError::TruncatedTable
+    );
+    assert_eq!(
+        d("https://urldefense.com/v3/__https://x.example/a__;Kw"),
+        DecodeError::TruncatedTable
+    );
+    assert_eq!(
+        d("https://urldefense.com/v3/__https://x.example/a__;K.w!!$"),
+        DecodeError::BadBase64
+    );
+    assert_eq!(
+        d("https://urldefense.com/v3/__https://x.example/a__;K!!$"),
+        DecodeError::BadBase64
+    );
+    assert_eq!(
+        d("https://urldefense.com/v3/__https://x.example/**.__;Kw!!$"),
+        DecodeError::BadRunToken('.')
+    );
+    assert_eq!(
+        d("https://urldefense.com/v3/__https://x.example/**__;Kw!!$"),
+        DecodeError::RunPastTable { table: 1 }
+    );
+    assert_eq!(
+        d("https://urldefense.com/v3/__https://x.example/**B__;Kw!!$"),
+        DecodeError::RunPastTable { table: 1 }
+    );
+    assert_eq!(
+        d("https://urldefense.com/v3/__https://x.example/*__;_w!!$"),
+        DecodeError::InvalidUtf8
+    );
+}
+
+#[test]
+fn hosts_schemes_and_the_single_slash_artefact() {
+    for host in HOSTS {
+        let url = format!("https:/{host}/v3/__https://x.example/__;!!o!s$");
+        assert_eq!(decode(&url), Ok("https://x.example/".into()), "{url}");
+    }
+    assert_eq!(
+        decode("HTTP://URLDEFENSE.US:443/V3/__https://x.example/__;!!o!s$"),
+        Ok("https://x.example/".into())
+    );
+    assert_eq!(
+        decode("https://example.com/v3/__x__;!!$"),
+        Err(DecodeError::NotUrlDefense)
+    );
+    assert_eq!(
+        decode("https://urldefense.com.evil.example/v3/__x__;!!$"),
+        Err(DecodeError::NotUrlDefense)
+    );
+    assert_eq!(decode("not a url"), Err(DecodeError::NotUrlDefense));
+    assert_eq!(
+        decode("https://urldefense.com/v4/__x"),
+        Err(DecodeError::UnknownVersion)
+    );
+    assert_eq!(decode(""), Err(DecodeError::NotUrlDefense));
+}
+
+#[test]
+fn nested_layers() {
+    let inner = "https://urldefense.com/v3/__https://x.example/a*b__;Kw!!o!s$";
+    let outer = encode::v2(inner);
+    assert_eq!(decode(&outer), Ok("https://x.example/a+b".into()));
+    let mut url = "https://x.example/".to_owned();
+    for _ in 0..MAX_LAYERS {
+        url = encode::v2(&url);
+    }
+    assert_eq!(decode(&url), Ok("https://x.example/".into()));
+    url = encode::v3(&url);
+    assert_eq!(decode(&url), Err(DecodeError::TooManyLayers));
+}
+
+#[test]
+fn quoted_printable_residue() {
+    assert_eq!(
+        decode(
+            "https://urldefense.proofpoint.com/v2/url?u=3Dhttp-3A__x.example_&d=3DDwM=\n&c=3Dabc"
+        ),
+        Ok("http://x.example/".into())
+    );
+    assert_eq!(
+        decode("https://urldefense.com/v3/__https://x.example/?a=3Db__;!!o!s=\r\n$"),
+        Ok("https://x.example/?a=b".into())
+    );
+    // A bare '=' means the text is not quoted-printable: "=3D" stays.
+    assert_eq!(
+        decode("https://urldefense.com/v3/__https://x.example/?a=3D&b=1__;!!o!s$"),
+        Ok("https://x.example/?a=3D&b=1".into())
+    );
+}
+
+#[test]
+fn html_unescape_handles_named_and_numeric() {
+    assert_eq!(
+        html_unescape("a&amp;b&lt;&#39;&#x41;&bogus;&"),
+        "a&b<'A&bogus;&"
+    );
+    assert_eq!(html_unescape("&#0;&#xD800;"), "&#0;&#xD800;");
+}

@@ -1,0 +1,17 @@
+//! The integration tests, as one test binary: each module is one area, run through the real
+//! binary (or, for the property tests, the real request path in process) against local servers.
+
+#[macro_use]
+mod common;
+
+mod bad_input;
+mod decode_url;
+mod faults;
+mod forensics_and_lists;
+mod generated_files;
+mod get_campaign;
+mod ping;
+mod request_props;
+mod search_events;
+mod security;
+mod urldefense_props;
