@@ -18,30 +18,30 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::params::{self, parameters, Flag, Integer, Section};
 
 /// The default TAP API root.
-pub const DEFAULT_API_ROOT: &str = "https://tap-api-v2.proofpoint.com";
+pub(crate) const DEFAULT_API_ROOT: &str = "https://tap-api-v2.proofpoint.com";
 /// Environment variable for the API root.
-pub const ENV_API_ROOT: &str = "PROOFPOINT_TAP_API_ROOT";
+pub(crate) const ENV_API_ROOT: &str = "PROOFPOINT_TAP_API_ROOT";
 /// Environment variable for the service principal.
-pub const ENV_PRINCIPAL: &str = "PROOFPOINT_TAP_PRINCIPAL";
+pub(crate) const ENV_PRINCIPAL: &str = "PROOFPOINT_TAP_PRINCIPAL";
 /// Environment variable for the service secret.
-pub const ENV_SECRET: &str = "PROOFPOINT_TAP_SECRET";
+pub(crate) const ENV_SECRET: &str = "PROOFPOINT_TAP_SECRET";
 /// Environment variable for TLS certificate verification.
-pub const ENV_VERIFY_SSL: &str = "PROOFPOINT_TAP_VERIFY_SSL";
+pub(crate) const ENV_VERIFY_SSL: &str = "PROOFPOINT_TAP_VERIFY_SSL";
 
 /// The TAP service secret. Its `Debug` never shows the value; use [`Secret::expose`] only where
 /// the value goes onto the wire.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
     /// Wraps a secret value.
     #[cfg(test)]
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
 
     /// The value itself, for the Authorization header.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -80,7 +80,7 @@ parameters! {
     /// The configuration keys as the request may carry them (SPEC §2 `configuration`).
     #[derive(Debug, Default, Deserialize, JsonSchema)]
     #[schemars(title = "proofpoint-tap configuration")]
-    pub struct ConfigInput {
+    pub(crate) struct ConfigInput {
         /// Root of the TAP API, path prefix kept. https, or http to a loopback host for local testing.
         /// Falls back to PROOFPOINT_TAP_API_ROOT, then `https://tap-api-v2.proofpoint.com`.
         #[param("Api Root")]
@@ -128,7 +128,7 @@ pub(crate) fn environment_variable(key: &str) -> Option<&'static str> {
 
 /// The resolved configuration of one run.
 #[derive(Debug, Clone)]
-pub struct Config {
+pub(crate) struct Config {
     /// API root as given (validated when the client is built).
     pub api_root: String,
     /// Service principal, if configured anywhere.
@@ -146,7 +146,10 @@ pub struct Config {
 impl Config {
     /// Reads the request's `configuration`, filling gaps from `env` (a lookup such as
     /// `std::env::var`, injected for tests).
-    pub fn resolve(raw: &Map<String, Value>, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
+    pub(crate) fn resolve(
+        raw: &Map<String, Value>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
         let input: ConfigInput = params::parse(raw.clone(), Section::Configuration)?;
         let env = |key: &str| env(key).filter(|v| !v.trim().is_empty());
         let verify_ssl = match input.verify_ssl {
@@ -196,7 +199,7 @@ impl Config {
     }
 
     /// The principal and secret, or a `missing_configuration` error saying where to set them.
-    pub fn credentials(&self) -> Result<(&str, &Secret)> {
+    pub(crate) fn credentials(&self) -> Result<(&str, &Secret)> {
         match (&self.principal, &self.secret) {
             (Some(p), Some(s)) => Ok((p, s)),
             (None, _) => Err(Error::new(

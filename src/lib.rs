@@ -17,8 +17,7 @@ pub mod runner;
 mod tap;
 pub mod urldefense;
 
-pub use actions::Action;
-pub use error::ErrorCode;
+use actions::Action;
 pub use manifest::INTEGRATION_IDENTIFIER;
 pub use protocol::{Envelope, ExecutionState};
 

@@ -5,7 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// Human-readable lines.
     #[default]
     Text,
@@ -14,10 +14,10 @@ pub enum LogFormat {
 }
 
 /// Environment variable holding the log filter (`info`, `proofpoint_tap=debug`, ...).
-pub const ENV_LOG: &str = "PROOFPOINT_TAP_LOG";
+pub(crate) const ENV_LOG: &str = "PROOFPOINT_TAP_LOG";
 
 /// Installs the subscriber. A filter that does not parse falls back to `warn`, with a warning.
-pub fn init(format: LogFormat) {
+pub(crate) fn init(format: LogFormat) {
     let spec = std::env::var(ENV_LOG)
         .ok()
         .or_else(|| std::env::var("RUST_LOG").ok())

@@ -87,10 +87,10 @@ fn widen_pipes() {
 
 /// How long before the platform's deadline work stops: requests are cut at that point and the
 /// actions report what they finished.
-pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+pub(crate) const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 /// After the working deadline, how long an action gets to assemble its partial result before the
 /// runner abandons it and reports the whole action as timed out.
-pub const DEADLINE_GRACE: Duration = Duration::from_millis(500);
+pub(crate) const DEADLINE_GRACE: Duration = Duration::from_millis(500);
 
 /// Runs one request. `cli_action` is the action named on the command line, if any; `env` looks
 /// up environment variables (injected so tests control it).
@@ -325,7 +325,7 @@ fn envelope(echo: Echo, action: Option<Action>, outcome: Outcome, metrics: Metri
 }
 
 /// The envelope for input that never reached [`execute`] (stdin unreadable).
-pub fn rejected(error: Error) -> Envelope {
+pub(crate) fn rejected(error: Error) -> Envelope {
     let message = error.message.clone();
     envelope(
         Echo::default(),

@@ -2,16 +2,20 @@
 //! (configuration, entities, deadline, the TAP client, the slots for requests in flight), the
 //! outcome it returns, and the wording shared by their messages.
 //!
-//! Action modules import from here; nothing here knows any action.
+//! Action modules import from here, [`ActionDef`] included; nothing here knows any action.
 
+use std::future::Future;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
+use crate::params::Parameters;
 use crate::protocol::{
     Enrichment, Entity, ErrorEntry, ExecutionState, Insight, JsonResult, Table, TargetEntity,
 };
@@ -19,7 +23,7 @@ use crate::tap::TapClient;
 
 /// The names and texts of one action.
 #[derive(Debug)]
-pub struct ActionInfo {
+pub(crate) struct ActionInfo {
     /// Canonical name, as the envelope reports it.
     pub name: &'static str,
     /// SOAR display name.
@@ -34,9 +38,24 @@ pub struct ActionInfo {
     pub description: &'static str,
 }
 
+/// What an action declares about itself, once.
+pub(crate) trait ActionDef: 'static {
+    /// Its names and texts.
+    const INFO: &'static ActionInfo;
+    /// Its parameters; they may borrow from the request text (`'a`).
+    type Params<'a>: Deserialize<'a> + JsonSchema + Parameters;
+    /// An example request a playbook engineer can pipe in.
+    fn example() -> Value;
+    /// Runs the action. An `Err` fails the whole action.
+    fn run<'a>(
+        ctx: &'a Context,
+        params: Self::Params<'a>,
+    ) -> impl Future<Output = Result<Outcome>> + 'a;
+}
+
 /// What an action runs with.
 #[derive(Debug)]
-pub struct Context {
+pub(crate) struct Context {
     /// The target entities left after scope filtering.
     pub entities: Vec<TargetEntity>,
     /// The resolved configuration.
@@ -54,7 +73,7 @@ pub struct Context {
 
 impl Context {
     /// A context; the TAP client is built on first use, so actions that need no network build none.
-    pub fn new(
+    pub(crate) fn new(
         entities: Vec<TargetEntity>,
         config: Config,
         deadline: Option<Instant>,
@@ -73,18 +92,18 @@ impl Context {
     }
 
     /// The slots for TAP requests in flight in this run: `max_concurrency` of them.
-    pub fn request_slots(&self) -> RequestSlots {
+    pub(crate) fn request_slots(&self) -> RequestSlots {
         RequestSlots(tokio::sync::Semaphore::new(self.config.max_concurrency))
     }
 }
 
 /// At most `max_concurrency` requests in flight: every concurrent TAP call takes a slot.
 #[derive(Debug)]
-pub struct RequestSlots(tokio::sync::Semaphore);
+pub(crate) struct RequestSlots(tokio::sync::Semaphore);
 
 impl RequestSlots {
     /// Runs `work` once a slot is free.
-    pub async fn run<F: std::future::Future>(&self, work: F) -> F::Output {
+    pub(crate) async fn run<F: std::future::Future>(&self, work: F) -> F::Output {
         // The semaphore is never closed, so acquiring only waits.
         let _slot = self.0.acquire().await;
         work.await
@@ -93,7 +112,9 @@ impl RequestSlots {
 
 /// The error that fails a whole per-item action, if any: rejected credentials anywhere, or no item
 /// that got through to TAP at all (every one a connection failure or timeout).
-pub fn fatal_error<'a>(mut errors: impl Iterator<Item = Option<&'a Error>>) -> Option<Error> {
+pub(crate) fn fatal_error<'a>(
+    mut errors: impl Iterator<Item = Option<&'a Error>>,
+) -> Option<Error> {
     let mut all_unreachable = true;
     let mut first_unreachable = None;
     let mut any = false;
@@ -118,7 +139,7 @@ pub fn fatal_error<'a>(mut errors: impl Iterator<Item = Option<&'a Error>>) -> O
 
 impl Context {
     /// The TAP client, built (and the API root and credentials checked) on first call.
-    pub fn client(&self) -> Result<&TapClient> {
+    pub(crate) fn client(&self) -> Result<&TapClient> {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
@@ -129,7 +150,7 @@ impl Context {
 
 /// What an action produced; the runner adds the echoed request fields and metrics.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// How the run ended.
     pub state: ExecutionState,
     /// The script result.
@@ -152,7 +173,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// A completed run with nothing but a result and a message.
-    pub fn completed(result_value: bool, output_message: impl Into<String>) -> Self {
+    pub(crate) fn completed(result_value: bool, output_message: impl Into<String>) -> Self {
         Outcome {
             state: ExecutionState::Completed,
             result_value,
@@ -167,7 +188,7 @@ impl Outcome {
     }
 
     /// A failed run: `error` is the one entry of `errors`.
-    pub fn failed(error: Error, output_message: impl Into<String>) -> Self {
+    pub(crate) fn failed(error: Error, output_message: impl Into<String>) -> Self {
         Outcome {
             state: ExecutionState::Failed,
             errors: vec![error.into()],
@@ -178,7 +199,7 @@ impl Outcome {
 
 /// The configuration every example request carries: placeholders for the credentials, which a
 /// reader replaces or leaves out in favour of the environment.
-pub fn example_configuration() -> Value {
+pub(crate) fn example_configuration() -> Value {
     serde_json::json!({
         "api_root": "https://tap-api-v2.proofpoint.com",
         "username": "<TAP service principal>",
@@ -188,7 +209,7 @@ pub fn example_configuration() -> Value {
 }
 
 /// Whether `s` is a UUID (`8-4-4-4-12` hex digits).
-pub fn is_uuid(s: &str) -> bool {
+pub(crate) fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
         && groups
@@ -198,11 +219,11 @@ pub fn is_uuid(s: &str) -> bool {
 }
 
 /// At most this many items are named in an output message; the rest are counted.
-pub const MAX_NAMED: usize = 50;
+pub(crate) const MAX_NAMED: usize = 50;
 
 /// `a, b, c`, or `a, b, ... and 950 more (see json_result)` past [`MAX_NAMED`] items: a message is
 /// read by people, the full list is in the JSON result.
-pub fn name_list(items: &[&str], full_list_in: &str) -> String {
+pub(crate) fn name_list(items: &[&str], full_list_in: &str) -> String {
     counted_name_list(
         &items[..items.len().min(MAX_NAMED)],
         items.len(),
@@ -212,7 +233,7 @@ pub fn name_list(items: &[&str], full_list_in: &str) -> String {
 
 /// As [`name_list`], given the first items (at least [`MAX_NAMED`] when there are that many) and
 /// how many there are in all.
-pub fn counted_name_list(first: &[&str], total: usize, full_list_in: &str) -> String {
+pub(crate) fn counted_name_list(first: &[&str], total: usize, full_list_in: &str) -> String {
     let named = &first[..first.len().min(MAX_NAMED)];
     if total <= named.len() {
         return named.join(", ");
@@ -226,7 +247,7 @@ pub fn counted_name_list(first: &[&str], total: usize, full_list_in: &str) -> St
 
 /// The message of a failure no action worded itself, for the action with this display name (none
 /// when the action is not known).
-pub fn failure_message(display_name: Option<&str>, error: &Error) -> String {
+pub(crate) fn failure_message(display_name: Option<&str>, error: &Error) -> String {
     match display_name {
         Some(name) => format!(
             "Error executing action \"{name}\". Reason: {}",

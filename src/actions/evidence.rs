@@ -11,7 +11,7 @@ use crate::params::{fold_choice, List};
 use crate::protocol::Table;
 
 /// Evidence types TAP reports.
-pub const EVIDENCE_TYPES: &[&str] = &[
+pub(crate) const EVIDENCE_TYPES: &[&str] = &[
     "attachment",
     "cookie",
     "dns",
@@ -29,17 +29,17 @@ pub const EVIDENCE_TYPES: &[&str] = &[
 ];
 
 /// The filter's default: the types that say most about a threat.
-pub const DEFAULT_FILTER: &str =
+pub(crate) const DEFAULT_FILTER: &str =
     "attachment, dns, dropper, file, network, process, registry, screenshot, url, redirect_chain";
 
 /// The limit's bounds and default.
-pub const LIMIT_RANGE: std::ops::RangeInclusive<i64> = 1..=1000;
+pub(crate) const LIMIT_RANGE: std::ops::RangeInclusive<i64> = 1..=1000;
 /// Default evidence items per campaign or threat.
-pub const DEFAULT_LIMIT: i64 = 50;
+pub(crate) const DEFAULT_LIMIT: i64 = 50;
 
 /// Which evidence to keep, and how much.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Filter {
+pub(crate) struct Filter {
     types: Vec<&'static str>,
     limit: usize,
 }
@@ -47,7 +47,12 @@ pub struct Filter {
 impl Filter {
     /// Reads the type list and the limit; `filter_label` and `limit_label` name the parameters in
     /// messages.
-    pub fn new(types: &List, limit: i64, filter_label: &str, limit_label: &str) -> Result<Self> {
+    pub(crate) fn new(
+        types: &List,
+        limit: i64,
+        filter_label: &str,
+        limit_label: &str,
+    ) -> Result<Self> {
         if !LIMIT_RANGE.contains(&limit) {
             return Err(Error::invalid_parameter(format!(
                 "The parameter {limit_label} must be between {} and {}, not {limit}.",
@@ -87,7 +92,12 @@ impl Filter {
     /// The evidence of every report of a `/v2/forensics` body that passes the filter, in TAP's
     /// order, at most the limit, merged into one list; with the first report's `scope`, `id` and
     /// `name` (or the given defaults when there is no report).
-    pub fn apply(&self, body: Map<String, Value>, default_id: &str, default_name: &str) -> Value {
+    pub(crate) fn apply(
+        &self,
+        body: Map<String, Value>,
+        default_id: &str,
+        default_name: &str,
+    ) -> Value {
         let mut reports = self.filter_reports(body);
         let first = reports.first().and_then(Value::as_object);
         let meta = |keys: &[&str], default: &str| {
@@ -117,7 +127,7 @@ impl Filter {
 impl Filter {
     /// The reports of a `/v2/forensics` body, each with its own fields and only the evidence that
     /// passes the filter; the limit counts across all reports of the body. Evidence is moved out.
-    pub fn filter_reports(&self, mut body: Map<String, Value>) -> Vec<Value> {
+    pub(crate) fn filter_reports(&self, mut body: Map<String, Value>) -> Vec<Value> {
         let reports = match body.remove("reports") {
             Some(Value::Array(reports)) => reports,
             _ => Vec::new(),
@@ -161,7 +171,7 @@ impl fmt::Display for Filter {
 }
 
 /// The columns of an evidence table.
-pub const COLUMNS: [&str; 8] = [
+pub(crate) const COLUMNS: [&str; 8] = [
     "Type",
     "Description",
     "Malicious",
@@ -173,7 +183,7 @@ pub const COLUMNS: [&str; 8] = [
 ];
 
 /// An evidence table titled `title` from filtered evidence items (`forensics` of [`Filter::apply`]).
-pub fn table<'a>(title: String, items: impl IntoIterator<Item = &'a Value>) -> Table {
+pub(crate) fn table<'a>(title: String, items: impl IntoIterator<Item = &'a Value>) -> Table {
     let empty = Map::new();
     let rows = items
         .into_iter()

@@ -7,10 +7,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::future::Future;
 
-use super::context::{fatal_error, is_uuid, name_list, ActionInfo, Context, Outcome};
+use super::context::{fatal_error, is_uuid, name_list, ActionDef, ActionInfo, Context, Outcome};
 use super::evidence::{self, Filter, DEFAULT_FILTER, DEFAULT_LIMIT};
 use super::tap_fields::{field, html_escape, names, text};
-use super::ActionDef;
+
 use crate::error::{Error, ErrorCode, Result};
 use crate::params::parameters;
 use crate::params::{Flag, Integer, List};
@@ -54,7 +54,7 @@ parameters! {
     /// Parameters of Get Campaign.
     #[derive(Debug, Deserialize, JsonSchema)]
     #[schemars(title = "Get Campaign parameters")]
-    pub struct Params<'a> {
+    pub(crate) struct Params<'a> {
         /// The campaign IDs (UUIDs), as a list or a comma-separated string.
         #[param("Campaign ID", aliases = ["campaign_ids"], mandatory = true)]
         #[serde(borrow)]
@@ -147,7 +147,7 @@ struct Fetched {
 }
 
 /// Runs Get Campaign.
-pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let plan = plan(params)?;
     let client = ctx.client()?;
     // One set of request slots: a campaign and its forensics may run side by side.

@@ -10,9 +10,9 @@ use std::future::Future;
 
 use super::evidence::{self, Filter, DEFAULT_FILTER, DEFAULT_LIMIT};
 
-use super::context::{fatal_error, is_uuid, name_list, ActionInfo, Context, Outcome};
+use super::context::{fatal_error, is_uuid, name_list, ActionDef, ActionInfo, Context, Outcome};
 use super::tap_fields::{field, flag_text, text};
-use super::ActionDef;
+
 use crate::error::{Error, Result};
 use crate::params::parameters;
 use crate::params::{Flag, Integer, List};
@@ -56,7 +56,7 @@ parameters! {
     /// Parameters of Get Threat Forensics.
     #[derive(Debug, Deserialize, JsonSchema)]
     #[schemars(title = "Get Threat Forensics parameters")]
-    pub struct Params<'a> {
+    pub(crate) struct Params<'a> {
         /// Threat IDs, as a list or a comma-separated string. Give these or Campaign ID, not both.
         #[param("Threat ID", aliases = ["threat_ids"])]
         #[serde(default)]
@@ -187,7 +187,7 @@ fn plan(params: &Params) -> Result<(Kind, Vec<String>, Filter)> {
 }
 
 /// Runs Get Threat Forensics.
-pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let (kind, ids, filter) = plan(&params)?;
     let client = ctx.client()?;
     let slots = ctx.request_slots();

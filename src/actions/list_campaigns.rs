@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use time::{Duration, OffsetDateTime};
 
-use super::context::{fatal_error, ActionInfo, Context, Outcome};
+use super::context::{fatal_error, ActionDef, ActionInfo, Context, Outcome};
 use super::tap_fields::{field, text};
-use super::ActionDef;
+
 use crate::error::{Error, ErrorCode, Result};
 use crate::params::parameters;
 use crate::params::time_window::{self, TimeFrame};
@@ -58,7 +58,7 @@ parameters! {
     /// Parameters of List Campaigns.
     #[derive(Debug, Deserialize, JsonSchema)]
     #[schemars(title = "List Campaigns parameters")]
-    pub struct Params {
+    pub(crate) struct Params {
         /// The window: Last Hour, Last 6 Hours, Last 24 Hours, Last Week (167 hours), or Custom (Start
         /// Time to End Time). A Start Time means Custom.
         #[param("Time Frame")]
@@ -135,7 +135,7 @@ fn window(params: &Params, now: OffsetDateTime) -> Result<Window> {
 }
 
 /// Runs List Campaigns.
-pub async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     let window = window(&params, ctx.now)?;
     let client = ctx.client()?;
     let mut listed: Vec<Map<String, Value>> = Vec::new();

@@ -1,6 +1,6 @@
 //! The actions, and the one registry that lists them.
 //!
-//! Each action is one module with a unit type implementing [`ActionDef`]: its names and texts, its
+//! Each action is one module with a unit type implementing [`context::ActionDef`]: its names and texts, its
 //! `Params` type (the single source of its parameters), an example request and `run`. [`Action`]
 //! is a handle to one registered definition; [`Action::ALL`] is the registry. Adding an action is
 //! one new module and one line there.
@@ -24,39 +24,23 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::params::{self, ParamInfo, Section};
 #[cfg(test)]
-use crate::params::ParamSpec;
-use crate::params::{self, ParamInfo, Parameters, Section};
+use crate::params::{ParamSpec, Parameters};
 use crate::protocol::RawParams;
+use context::ActionDef;
 pub(crate) use context::{failure_message, name_list, ActionInfo, Context, Outcome};
-
-/// What an action declares about itself, once.
-pub(crate) trait ActionDef: 'static {
-    /// Its names and texts.
-    const INFO: &'static ActionInfo;
-    /// Its parameters; they may borrow from the request text (`'a`).
-    type Params<'a>: Deserialize<'a> + JsonSchema + Parameters;
-    /// An example request a playbook engineer can pipe in.
-    fn example() -> Value;
-    /// Runs the action. An `Err` fails the whole action.
-    fn run<'a>(
-        ctx: &'a Context,
-        params: Self::Params<'a>,
-    ) -> impl Future<Output = Result<Outcome>> + 'a;
-}
 
 /// A registered action: a handle to its [`ActionDef`], cheap to copy and compare.
 #[derive(Clone, Copy)]
-pub struct Action(&'static dyn Registered);
+pub(crate) struct Action(&'static dyn Registered);
 
 impl Action {
     /// Every action, in the order they are listed: the registry.
-    pub const ALL: &'static [Action] = &[
+    pub(crate) const ALL: &'static [Action] = &[
         Action::of::<ping::Ping>(),
         Action::of::<decode_url::DecodeUrl>(),
         Action::of::<get_campaign::GetCampaign>(),
@@ -72,12 +56,12 @@ impl Action {
     }
 
     /// The action's names and texts.
-    pub fn info(self) -> &'static ActionInfo {
+    pub(crate) fn info(self) -> &'static ActionInfo {
         self.0.info()
     }
 
     /// Finds an action by any accepted name: canonical, tool, script or display name, ignoring case.
-    pub fn resolve(name: &str) -> Option<Action> {
+    pub(crate) fn resolve(name: &str) -> Option<Action> {
         let name = name.trim();
         Action::ALL.iter().copied().find(|a| {
             let i = a.info();
@@ -103,7 +87,7 @@ impl Action {
     }
 
     /// Reads `raw` as this action's parameters without running anything (used by the fuzzer).
-    pub fn check_parameters(self, raw: &RawParams<'_>) -> Result<()> {
+    pub(crate) fn check_parameters(self, raw: &RawParams<'_>) -> Result<()> {
         self.0.check(raw)
     }
 

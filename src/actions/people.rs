@@ -7,9 +7,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::future::Future;
 
-use super::context::{ActionInfo, Context, Outcome};
+use super::context::{ActionDef, ActionInfo, Context, Outcome};
 use super::tap_fields::{field, names, text};
-use super::ActionDef;
+
 use crate::error::{Error, Result};
 use crate::params::parameters;
 use crate::params::{Flag, Integer};
@@ -77,7 +77,7 @@ const PAGE_SIZE: usize = 200;
 
 /// Which list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum List {
+pub(crate) enum List {
     /// `/v2/people/vap`.
     VeryAttacked,
     /// `/v2/people/top-clickers`.
@@ -111,7 +111,7 @@ parameters! {
     /// Parameters of both people actions.
     #[derive(Debug, Deserialize, JsonSchema)]
     #[schemars(title = "People list parameters")]
-    pub struct Params {
+    pub(crate) struct Params {
         /// The period, in days: 14, 30 or 90.
         #[param("Window")]
         #[serde(default = "default_window")]
@@ -153,7 +153,7 @@ fn check(params: &Params) -> Result<(u32, usize)> {
 }
 
 /// Runs one of the people actions.
-pub async fn run(ctx: &Context, list: List, params: Params) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Outcome> {
     let (window, max) = check(&params)?;
     let client = ctx.client()?;
     let size = PAGE_SIZE.min(max);

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::future::Future;
 
-use super::context::{ActionInfo, Context, Outcome};
-use super::ActionDef;
+use super::context::{ActionDef, ActionInfo, Context, Outcome};
+
 use crate::error::Result;
 use crate::params::parameters;
 
@@ -43,16 +43,16 @@ parameters! {
     #[derive(Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     #[schemars(title = "Ping parameters")]
-    pub struct Params {}
+    pub(crate) struct Params {}
 }
 
 /// The message of a successful Ping.
-pub const SUCCESS: &str =
+pub(crate) const SUCCESS: &str =
     "Successfully connected to the ProofPoint TAP server with the provided connection parameters!";
 
 /// Runs Ping. Every failure — configuration, credentials, throttling, network — completes the
 /// envelope as `failed` with the reason in plain words.
-pub async fn run(ctx: &Context, _params: Params) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Context, _params: Params) -> Result<Outcome> {
     let result = match ctx.client() {
         Ok(client) => client.ping().await,
         Err(e) => Err(e),

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 /// Escapes the five HTML-significant characters, so that TAP text renders as text.
-pub fn html_escape(s: &str) -> String {
+pub(crate) fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);
     for c in s.chars() {
         match c {
@@ -20,7 +20,7 @@ pub fn html_escape(s: &str) -> String {
 }
 
 /// A field by its name or one of its drifted spellings; an exact match first, then ignoring case.
-pub fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
+pub(crate) fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
     names
         .iter()
         .find_map(|n| object.get(*n))
@@ -35,7 +35,7 @@ pub fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<&'a V
 
 /// A value as table text: strings as they are, numbers and booleans printed, lists joined with
 /// ", ", objects by their `name` (or as JSON), null as empty.
-pub fn text(value: Option<&Value>) -> String {
+pub(crate) fn text(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
@@ -55,7 +55,7 @@ pub fn text(value: Option<&Value>) -> String {
 }
 
 /// The names in a TAP list such as `families: [{id, name}]` (plain strings accepted too).
-pub fn names(value: Option<&Value>) -> Vec<String> {
+pub(crate) fn names(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::Array(items)) => items
             .iter()
@@ -76,7 +76,7 @@ pub fn names(value: Option<&Value>) -> Vec<String> {
 
 /// A flag TAP sends as `true`, `1` or `"true"` (and their opposites), as `true`/`false` text;
 /// anything else as it came.
-pub fn flag_text(value: Option<&Value>) -> String {
+pub(crate) fn flag_text(value: Option<&Value>) -> String {
     match value {
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Number(n)) if n.as_i64() == Some(1) => "true".into(),

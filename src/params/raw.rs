@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// A parameter value as a request carries it: parsed JSON (the configuration), or the raw JSON
 /// text of one (action parameters, read straight from the request so large lists are not copied).
-pub trait ParamValue<'de>: Clone {
+pub(crate) trait ParamValue<'de>: Clone {
     /// What the value is read through.
     type Reader: IntoDeserializer<'de, serde_json::Error>;
     /// The value, ready to be read into its parameter's type.
@@ -68,7 +68,7 @@ impl<'de> ParamValue<'de> for &'de RawValue {
 /// with `memchr` rather than scanned byte by byte a second time (the request was already checked to
 /// be valid JSON when it was read).
 #[derive(Debug, Clone, Copy)]
-pub struct RawParam<'de>(&'de RawValue);
+pub(crate) struct RawParam<'de>(&'de RawValue);
 
 impl<'de> IntoDeserializer<'de, serde_json::Error> for RawParam<'de> {
     type Deserializer = Self;

@@ -121,7 +121,7 @@ pub(crate) use parameters;
 
 /// What one parameter accepts, read from its struct's JSON Schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ParamInfo {
+pub(crate) struct ParamInfo {
     /// Canonical snake_case key.
     pub key: String,
     /// SOAR display name.
@@ -144,14 +144,14 @@ pub struct ParamInfo {
 
 /// The generator every parameter schema is made with: subschemas inlined so that each property
 /// carries its own type, values and extensions.
-pub fn schema_generator() -> SchemaGenerator {
+pub(crate) fn schema_generator() -> SchemaGenerator {
     SchemaSettings::draft2020_12()
         .with(|s| s.inline_subschemas = true)
         .into_generator()
 }
 
 /// The parameters `T` accepts, in declaration order.
-pub fn describe<T: JsonSchema>() -> Vec<ParamInfo> {
+pub(crate) fn describe<T: JsonSchema>() -> Vec<ParamInfo> {
     let schema = schema_generator().into_root_schema_for::<T>();
     let required: Vec<&str> = schema
         .get("required")

@@ -10,10 +10,10 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use crate::error::{Error, Result};
 
 /// Environment variable that pins "now" (RFC 3339), for tests and for replaying a past run.
-pub const ENV_NOW: &str = "PROOFPOINT_TAP_NOW";
+pub(crate) const ENV_NOW: &str = "PROOFPOINT_TAP_NOW";
 
 /// The time the run treats as now: [`ENV_NOW`] when set, else the system clock.
-pub fn now(env: &dyn Fn(&str) -> Option<String>) -> Result<OffsetDateTime> {
+pub(crate) fn now(env: &dyn Fn(&str) -> Option<String>) -> Result<OffsetDateTime> {
     match env(ENV_NOW).filter(|v| !v.trim().is_empty()) {
         None => Ok(OffsetDateTime::now_utc()),
         Some(v) => parse(&v).ok_or_else(|| {
@@ -26,7 +26,7 @@ pub fn now(env: &dyn Fn(&str) -> Option<String>) -> Result<OffsetDateTime> {
 
 /// Parses `2021-03-25T12:00:00Z`, `2021-03-25T12:00:00.123+02:00`, `2021-03-25T12:00:00`
 /// (read as UTC), `2021-03-25 12:00:00` or `2021-03-25` (midnight UTC).
-pub fn parse(text: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse(text: &str) -> Option<OffsetDateTime> {
     let text = text.trim();
     if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
         return Some(t.to_offset(UtcOffset::UTC));
@@ -47,7 +47,7 @@ pub fn parse(text: &str) -> Option<OffsetDateTime> {
 }
 
 /// `2021-03-25T12:00:00Z`: whole seconds, UTC, as TAP takes it.
-pub fn format(t: OffsetDateTime) -> String {
+pub(crate) fn format(t: OffsetDateTime) -> String {
     let t = t
         .to_offset(UtcOffset::UTC)
         .replace_nanosecond(0)
@@ -58,7 +58,7 @@ pub fn format(t: OffsetDateTime) -> String {
 /// A named time frame.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum TimeFrame {
+pub(crate) enum TimeFrame {
     /// The last 60 minutes.
     LastHour,
     /// The last 6 hours.
@@ -77,7 +77,7 @@ pub enum TimeFrame {
 impl TimeFrame {
     /// How far back the frame reaches; `week` is what "Last Week" means for the endpoint (the API
     /// refuses a start more than 7 days back, and clocks differ).
-    pub fn span(self, week: Duration) -> Option<Duration> {
+    pub(crate) fn span(self, week: Duration) -> Option<Duration> {
         match self {
             TimeFrame::LastHour => Some(Duration::hours(1)),
             TimeFrame::Last6Hours => Some(Duration::hours(6)),
@@ -90,12 +90,12 @@ impl TimeFrame {
 
 /// "Last Week" for the endpoints that look back 7 days: 167 hours, since the API refuses a start
 /// more than 7 days back and clocks differ.
-pub const LAST_WEEK: Duration = Duration::hours(167);
+pub(crate) const LAST_WEEK: Duration = Duration::hours(167);
 
 /// A window's start and end from the time parameters: `start_time` (which means Custom) or
 /// `since_minutes` or the time frame, and `end_time` (default now). It must lie within the last 7
 /// days, start before it ends and last at least a minute.
-pub fn window(
+pub(crate) fn window(
     frame: TimeFrame,
     start_time: Option<&str>,
     end_time: Option<&str>,
@@ -147,7 +147,7 @@ pub fn window(
 }
 
 /// Parses a time parameter, naming it in the error.
-pub fn parse_param(text: &str, label: &str) -> Result<OffsetDateTime> {
+pub(crate) fn parse_param(text: &str, label: &str) -> Result<OffsetDateTime> {
     parse(text).ok_or_else(|| {
         Error::invalid_parameter(format!(
             "The parameter {label} must be an ISO-8601 time such as 2021-03-25T12:00:00Z, not \"{text}\"."

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 /// A boolean that also accepts the strings `"true"` and `"false"` in any case. Defaults to false.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Flag(pub bool);
+pub(crate) struct Flag(pub bool);
 
 impl<'de> Deserialize<'de> for Flag {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -53,7 +53,7 @@ impl JsonSchema for Flag {
 
 /// An integer that also accepts a numeric string. Range checks are the action's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Integer(pub i64);
+pub(crate) struct Integer(pub i64);
 
 impl<'de> Deserialize<'de> for Integer {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -99,7 +99,7 @@ impl JsonSchema for Integer {
 /// A list: a JSON array of strings, or one string the action splits. Items borrow from the request
 /// text where they can (`'a`); a string with JSON escapes is copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum List<'a> {
+pub(crate) enum List<'a> {
     /// Given as a JSON array.
     Items(Vec<Cow<'a, str>>),
     /// Given as one string.
@@ -114,12 +114,12 @@ impl Default for List<'_> {
 
 impl<'a> List<'a> {
     /// The items, a string split at commas and newlines; each trimmed, empty ones dropped.
-    pub fn split_commas(&self) -> Vec<String> {
+    pub(crate) fn split_commas(&self) -> Vec<String> {
         self.split_with(|text| text.split([',', '\n']).collect())
     }
 
     /// The items, a string cut into pieces by `split`; each trimmed, empty ones dropped.
-    pub fn split_with(&self, split: impl Fn(&str) -> Vec<&str>) -> Vec<String> {
+    pub(crate) fn split_with(&self, split: impl Fn(&str) -> Vec<&str>) -> Vec<String> {
         self.clone()
             .into_items(split)
             .into_iter()
@@ -129,7 +129,7 @@ impl<'a> List<'a> {
 
     /// As [`List::split_with`], consuming the list and keeping items borrowed where they were, so
     /// that large lists are not copied.
-    pub fn into_items(self, split: impl Fn(&str) -> Vec<&str>) -> Vec<Cow<'a, str>> {
+    pub(crate) fn into_items(self, split: impl Fn(&str) -> Vec<&str>) -> Vec<Cow<'a, str>> {
         let items = match self {
             List::Items(items) => items,
             List::Text(Cow::Borrowed(text)) => split(text).into_iter().map(Cow::Borrowed).collect(),
@@ -313,7 +313,7 @@ impl JsonSchema for List<'_> {
 /// One of a fixed set of values (a unit enum with snake_case names), matched case-insensitively
 /// with spaces and hyphens read as underscores, so `"Auto"` and `"Redirect Chain"` are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Choice<T>(pub T);
+pub(crate) struct Choice<T>(pub T);
 
 impl<T: Default> Default for Choice<T> {
     fn default() -> Self {
@@ -322,7 +322,7 @@ impl<T: Default> Default for Choice<T> {
 }
 
 /// `"Last 24 Hours"` → `last_24_hours`.
-pub fn fold_choice(s: &str) -> String {
+pub(crate) fn fold_choice(s: &str) -> String {
     s.trim()
         .chars()
         .map(|c| match c {

@@ -20,7 +20,7 @@ use crate::error::{Error, ErrorCode, Result};
 // action's typed parameter only once, so a list of fifty thousand URLs is never copied first.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[schemars(title = "proofpoint-tap action request")]
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// The action to run: `ping`, `decode_url`, `get_campaign`, or one of their tool, script or
     /// display names (case-insensitive). May be given on the command line instead.
     #[serde(default)]
@@ -54,7 +54,7 @@ pub struct Request<'a> {
 /// The request's `parameters` object: each key with the raw JSON text of its value, in request
 /// order (a key given twice appears twice). `null` reads as no parameters.
 #[derive(Debug, Clone, Default)]
-pub struct RawParams<'a>(pub Vec<(String, &'a RawValue)>);
+pub(crate) struct RawParams<'a>(pub Vec<(String, &'a RawValue)>);
 
 impl Serialize for RawParams<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -93,7 +93,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawParams<'a> {
 
 /// A case id, accepted as a string or an integer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseId(pub String);
+pub(crate) struct CaseId(pub String);
 
 /// Schema stand-in for [`CaseId`].
 #[derive(JsonSchema)]
@@ -129,7 +129,7 @@ impl<'de> Deserialize<'de> for CaseId {
 /// An entity of the case, as the platform sends it. The PascalCase spellings of the SOAR tools are
 /// accepted too.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-pub struct TargetEntity {
+pub(crate) struct TargetEntity {
     /// The entity's identifier (SOAR upper-cases it).
     #[serde(alias = "Identifier")]
     pub identifier: String,
@@ -147,7 +147,7 @@ pub struct TargetEntity {
 
 impl TargetEntity {
     /// The value to act on: `OriginalIdentifier` where the platform kept it, else the identifier.
-    pub fn value(&self) -> &str {
+    pub(crate) fn value(&self) -> &str {
         match self.additional_properties.get("OriginalIdentifier") {
             Some(Value::String(original)) if !original.trim().is_empty() => original,
             _ => &self.identifier,
@@ -155,7 +155,7 @@ impl TargetEntity {
     }
 
     /// Whether the entity is of the given SOAR type (compared case-insensitively).
-    pub fn is_type(&self, entity_type: &str) -> bool {
+    pub(crate) fn is_type(&self, entity_type: &str) -> bool {
         self.entity_type.eq_ignore_ascii_case(entity_type)
     }
 }
@@ -169,11 +169,11 @@ where
 }
 
 /// The largest request accepted.
-pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 
 /// Reads stdin (or any reader) up to one byte past the limit, so an oversized request is noticed
 /// without reading all of it.
-pub fn read_input(reader: impl Read) -> Result<Vec<u8>> {
+pub(crate) fn read_input(reader: impl Read) -> Result<Vec<u8>> {
     // Requests of megabytes (bulk URL lists) are read without repeated regrowth.
     let mut buf = Vec::with_capacity(1 << 20);
     reader
@@ -187,7 +187,7 @@ pub fn read_input(reader: impl Read) -> Result<Vec<u8>> {
 
 /// The fields echoed into the envelope, as far as they could be read.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Echo {
+pub(crate) struct Echo {
     /// The action as given.
     pub action: Option<String>,
     /// The case id as a string.
@@ -197,7 +197,7 @@ pub struct Echo {
 }
 
 /// Checks the size and the encoding of the request bytes, and takes them as text.
-pub fn text(input: Vec<u8>) -> std::result::Result<String, Box<(Error, Echo)>> {
+pub(crate) fn text(input: Vec<u8>) -> std::result::Result<String, Box<(Error, Echo)>> {
     let fail = |message: String| Box::new((Error::invalid_request(message), Echo::default()));
     if input.len() > MAX_REQUEST_BYTES {
         return Err(fail(format!(
@@ -222,7 +222,7 @@ const BOM: &str = "\u{feff}";
 
 /// Parses the request text; parameters stay borrowed from it. On failure, returns the error with
 /// whatever could be echoed.
-pub fn parse(text: &str) -> std::result::Result<Request<'_>, Box<(Error, Echo)>> {
+pub(crate) fn parse(text: &str) -> std::result::Result<Request<'_>, Box<(Error, Echo)>> {
     let text = text.strip_prefix(BOM).unwrap_or(text);
     if text.trim().is_empty() {
         return Err(Box::new((
@@ -331,7 +331,7 @@ fn echo_of(value: &Value) -> Echo {
 
 impl Request<'_> {
     /// The fields echoed into the envelope.
-    pub fn echo(&self) -> Echo {
+    pub(crate) fn echo(&self) -> Echo {
         Echo {
             action: self.action.clone(),
             case_id: self.case_id.as_ref().map(|CaseId(s)| s.clone()),

@@ -7,10 +7,10 @@ use crate::error::{Error, Result};
 use crate::protocol::TargetEntity;
 
 /// The scope used when the request names none.
-pub const DEFAULT_SCOPE: &str = "All entities";
+pub(crate) const DEFAULT_SCOPE: &str = "All entities";
 
 /// Predefined scopes and the SOAR entity types each keeps (`None`: all of them).
-pub const SCOPES: &[(&str, Option<&[&str]>)] = &[
+pub(crate) const SCOPES: &[(&str, Option<&[&str]>)] = &[
     (DEFAULT_SCOPE, None),
     ("All URLs", Some(&["DestinationURL"])),
     ("All users", Some(&["USERUNIQNAME"])),
@@ -39,7 +39,7 @@ pub const SCOPES: &[(&str, Option<&[&str]>)] = &[
 ];
 
 /// Keeps the entities in `scope` (case-insensitive; default `All entities`), order unchanged.
-pub fn apply(scope: Option<&str>, entities: Vec<TargetEntity>) -> Result<Vec<TargetEntity>> {
+pub(crate) fn apply(scope: Option<&str>, entities: Vec<TargetEntity>) -> Result<Vec<TargetEntity>> {
     let name = scope
         .map(str::trim)
         .filter(|s| !s.is_empty())

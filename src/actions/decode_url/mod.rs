@@ -15,8 +15,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::context::{ActionInfo, Context, Outcome};
-use super::ActionDef;
+use super::context::{ActionDef, ActionInfo, Context, Outcome};
+
 use crate::error::{Error, ErrorCode, Result};
 use crate::params::parameters;
 use crate::params::{Choice, Flag, List};
@@ -68,7 +68,7 @@ impl ActionDef for DecodeUrl {
 /// Where URLs are decoded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum DecodeMode {
+pub(crate) enum DecodeMode {
     /// Offline first; what cannot be decoded offline goes to the TAP API when credentials are set.
     #[default]
     Auto,
@@ -82,7 +82,7 @@ parameters! {
     /// Parameters of Decode URL.
     #[derive(Debug, Deserialize, JsonSchema)]
     #[schemars(title = "Decode URL parameters")]
-    pub struct Params<'a> {
+    pub(crate) struct Params<'a> {
         /// URLs to decode, as a list or one string. A string is split only where a comma or newline is
         /// followed by http:// or https://, since URL Defense URLs contain commas.
         #[param("Encoded URLs", aliases = ["encoded_ur_ls"])]
@@ -106,7 +106,7 @@ fn yes() -> Flag {
 
 /// Splits a string of URLs at each comma or newline followed by optional whitespace and
 /// `http://` or `https://`.
-pub fn split_urls(text: &str) -> Vec<&str> {
+pub(crate) fn split_urls(text: &str) -> Vec<&str> {
     let mut items = Vec::new();
     let mut start = 0;
     for (i, c) in text.char_indices() {
@@ -171,7 +171,7 @@ const API_BATCH: usize = 200;
 const PARALLEL_FROM: usize = 4096;
 
 /// Runs Decode URL.
-pub async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
+pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let Params {
         encoded_urls,
         create_url_entities: Flag(create_entities),
@@ -585,24 +585,4 @@ fn outcome(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strings_split_only_before_a_scheme() {
-        let split = |s: &str| List::Text(s.into()).split_with(split_urls);
-        assert_eq!(
-            split("https://a.example/x,y, https://b.example/,\nHTTP://c.example ,not-a-url"),
-            vec![
-                "https://a.example/x,y",
-                "https://b.example/",
-                "HTTP://c.example ,not-a-url"
-            ]
-        );
-        assert_eq!(
-            split("https://a.example/?q=1,2"),
-            vec!["https://a.example/?q=1,2"]
-        );
-        assert_eq!(split(" \n "), Vec::<String>::new());
-    }
-}
+mod tests;

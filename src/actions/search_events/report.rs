@@ -1,0 +1,311 @@
+//! What Search Events reports from the events it fetched: the message, the JSON result, the table,
+//! the insight and the entities.
+
+use serde_json::{json, Map, Value};
+
+use super::Plan;
+use crate::actions::context::Outcome;
+use crate::actions::tap_fields::{field, html_escape, names, text};
+use crate::params::time_window;
+use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Table};
+
+fn event_time(event: &Map<String, Value>) -> String {
+    text(field(event, &["clickTime", "messageTime", "threatTime"]))
+}
+
+/// Newest first: the ISO-8601 times TAP sends sort as text.
+pub(super) fn sort_newest_first(events: &mut [Map<String, Value>]) {
+    events.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
+}
+
+fn is_malicious(event: &Map<String, Value>) -> bool {
+    let malicious = |c: &str| {
+        let c = c.to_ascii_lowercase();
+        c.contains("malware") || c.contains("phish")
+    };
+    if malicious(&text(field(event, &["classification"]))) {
+        return true;
+    }
+    match field(event, &["threatsInfoMap"]) {
+        Some(Value::Array(threats)) => threats
+            .iter()
+            .filter_map(Value::as_object)
+            .any(|t| malicious(&text(field(t, &["classification"])))),
+        _ => false,
+    }
+}
+
+fn kind_of(event: &Map<String, Value>) -> String {
+    text(event.get("event_type"))
+}
+
+pub(super) fn outcome(
+    plan: &Plan,
+    events: Vec<Map<String, Value>>,
+    errors: Vec<ErrorEntry>,
+    calls: usize,
+    stopped_early: bool,
+) -> Outcome {
+    let between = format!(
+        "between {} and {}",
+        time_window::format(plan.start),
+        time_window::format(plan.end)
+    );
+    let spent = format!(
+        "{calls} call{} to {} (each counts against TAP's daily quota of 1 800)",
+        if calls == 1 { "" } else { "s" },
+        plan.endpoint_path()
+    );
+    let counts: Vec<String> = plan
+        .kinds
+        .iter()
+        .map(|k| {
+            let n = events.iter().filter(|e| kind_of(e) == k.name()).count();
+            format!("{}: {n}", k.name().replace('_', " "))
+        })
+        .collect();
+    let mut message = if events.is_empty() {
+        format!("No events were found in ProofPoint TAP {between}; {spent}.")
+    } else {
+        format!(
+            "Found {} event{} in ProofPoint TAP {between} ({}); {spent}.",
+            events.len(),
+            if events.len() == 1 { "" } else { "s" },
+            counts.join(", ")
+        )
+    };
+    if stopped_early {
+        message.push_str(&format!(
+            "\nStopped at {} events (Max Events): older intervals were not queried.",
+            plan.max
+        ));
+    }
+    if !errors.is_empty() {
+        message.push_str(
+            "\nThe result is incomplete: some intervals could not be queried (see errors).",
+        );
+    }
+
+    let clicks: Vec<&Map<String, Value>> = events
+        .iter()
+        .filter(|e| kind_of(e).starts_with("clicks"))
+        .collect();
+    let messages: Vec<&Map<String, Value>> = events
+        .iter()
+        .filter(|e| kind_of(e).starts_with("messages"))
+        .collect();
+    let mut tables = Vec::new();
+    if !clicks.is_empty() {
+        tables.push(Table {
+            title: "Clicks".into(),
+            columns: [
+                "Time",
+                "Type",
+                "Recipient",
+                "URL",
+                "Classification",
+                "Threat Status",
+                "Click IP",
+                "Campaign",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: clicks
+                .iter()
+                .map(|e| {
+                    vec![
+                        event_time(e),
+                        kind_of(e),
+                        text(field(e, &["recipient"])),
+                        text(field(e, &["url"])),
+                        text(field(e, &["classification"])),
+                        text(field(e, &["threatStatus"])),
+                        text(field(e, &["clickIP"])),
+                        text(field(e, &["campaignId", "campaignID"])),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    if !messages.is_empty() {
+        tables.push(Table {
+            title: "Messages".into(),
+            columns: [
+                "Time",
+                "Type",
+                "Sender",
+                "Recipients",
+                "Subject",
+                "Threats",
+                "Classification",
+                "Quarantine",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: messages
+                .iter()
+                .map(|e| {
+                    let threats: Vec<&Map<String, Value>> = match field(e, &["threatsInfoMap"]) {
+                        Some(Value::Array(t)) => t.iter().filter_map(Value::as_object).collect(),
+                        _ => Vec::new(),
+                    };
+                    let mut classes: Vec<String> = threats
+                        .iter()
+                        .map(|t| text(field(t, &["classification"])))
+                        .collect();
+                    classes.dedup();
+                    vec![
+                        event_time(e),
+                        kind_of(e),
+                        text(field(e, &["sender"])),
+                        names(field(e, &["recipient"])).join(", "),
+                        text(field(e, &["subject"])),
+                        threats
+                            .iter()
+                            .map(|t| text(field(t, &["threat"])))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        classes.join(", "),
+                        text(field(e, &["quarantineFolder"])),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    let insights = insight(&events).into_iter().collect();
+    let entities = if plan.entities {
+        entities(&events)
+    } else {
+        Vec::new()
+    };
+    let found = !events.is_empty();
+    Outcome {
+        json_result: Some(JsonResult::Value(json!({"events": events}))),
+        insights,
+        entities,
+        tables,
+        errors,
+        ..Outcome::completed(found, message)
+    }
+}
+
+/// One insight when anything malicious turned up: who clicked what, and which malicious messages
+/// reached whom. Every TAP string is escaped.
+fn insight(events: &[Map<String, Value>]) -> Option<Insight> {
+    let malicious: Vec<&Map<String, Value>> = events.iter().filter(|e| is_malicious(e)).collect();
+    if malicious.is_empty() {
+        return None;
+    }
+    let mut html = format!(
+        "<h2><strong>{} malicious event{}</strong></h2><ul>",
+        malicious.len(),
+        if malicious.len() == 1 { "" } else { "s" }
+    );
+    for e in malicious.iter().take(50) {
+        let kind = kind_of(e);
+        let line = if kind.starts_with("clicks") {
+            format!(
+                "{} {} {} at {} ({})",
+                text(field(e, &["recipient"])),
+                if kind == "clicks_permitted" {
+                    "clicked"
+                } else {
+                    "was blocked from"
+                },
+                text(field(e, &["url"])),
+                event_time(e),
+                text(field(e, &["classification"]))
+            )
+        } else {
+            format!(
+                "\"{}\" from {} to {} {} at {}",
+                text(field(e, &["subject"])),
+                text(field(e, &["sender"])),
+                names(field(e, &["recipient"])).join(", "),
+                if kind == "messages_delivered" {
+                    "was delivered"
+                } else {
+                    "was blocked"
+                },
+                event_time(e)
+            )
+        };
+        html.push_str(&format!("<li>{}</li>", html_escape(&line)));
+    }
+    html.push_str("</ul>");
+    if malicious.len() > 50 {
+        html.push_str(&format!(
+            "<p>and {} more (see the JSON result)</p>",
+            malicious.len() - 50
+        ));
+    }
+    Some(Insight::general_html(
+        "ProofPoint TAP: malicious clicks and messages",
+        html,
+    ))
+}
+
+/// DestinationURL per click URL, USERUNIQNAME per recipient and sender, THREATSIGNATURE per
+/// threat id; distinct, with the earliest event time as `first_seen`.
+fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
+    let mut found: Vec<(String, &'static str, Option<&'static str>, String)> = Vec::new();
+    let mut add = |identifier: String,
+                   entity_type: &'static str,
+                   role: Option<&'static str>,
+                   time: &str| {
+        if identifier.is_empty() {
+            return;
+        }
+        let key = identifier.to_lowercase();
+        match found
+            .iter_mut()
+            .find(|(id, t, _, _)| *t == entity_type && id.to_lowercase() == key)
+        {
+            Some(entry) if time < entry.3.as_str() && !time.is_empty() => entry.3 = time.to_owned(),
+            Some(_) => {}
+            None => found.push((identifier, entity_type, role, time.to_owned())),
+        }
+    };
+    for e in events {
+        let time = event_time(e);
+        if kind_of(e).starts_with("clicks") {
+            add(text(field(e, &["url"])), "DestinationURL", None, &time);
+        }
+        for recipient in names(field(e, &["recipient"])) {
+            add(recipient, "USERUNIQNAME", Some("recipient"), &time);
+        }
+        add(
+            text(field(e, &["sender"])),
+            "USERUNIQNAME",
+            Some("sender"),
+            &time,
+        );
+        add(
+            text(field(e, &["threatID", "threatId"])),
+            "THREATSIGNATURE",
+            None,
+            &time,
+        );
+        if let Some(Value::Array(threats)) = field(e, &["threatsInfoMap"]) {
+            for t in threats.iter().filter_map(Value::as_object) {
+                add(
+                    text(field(t, &["threatID", "threatId"])),
+                    "THREATSIGNATURE",
+                    None,
+                    &time,
+                );
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|(identifier, entity_type, role, first_seen)| {
+            let mut extra = Map::new();
+            if let Some(role) = role {
+                extra.insert("role".into(), json!(role));
+            }
+            extra.insert("first_seen".into(), json!(first_seen));
+            Entity::new(identifier, entity_type, extra)
+        })
+        .collect()
+}
