@@ -43,7 +43,7 @@ pub(crate) trait ActionDef: 'static {
     /// Its names and texts.
     const INFO: &'static ActionInfo;
     /// Its parameters; they may borrow from the request text (`'a`).
-    type Params<'a>: Deserialize<'a> + JsonSchema + Parameters;
+    type Params<'a>: Deserialize<'a> + JsonSchema + Parameters<'a>;
     /// An example request a playbook engineer can pipe in.
     fn example() -> Value;
     /// Runs the action. An `Err` fails the whole action.

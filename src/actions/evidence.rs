@@ -1,13 +1,15 @@
-//! Forensic evidence shared by the actions that fetch `/v2/forensics`: the type filter, the
-//! per-item limit, and the evidence table.
+//! Forensic evidence shared by the actions that fetch `/v2/forensics`: their shared parameters
+//! (the type filter and the per-item limit), the filter they make, and the evidence table.
 
 use std::fmt;
 
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::tap_fields::{field, flag_text, text};
 use crate::error::{Error, Result};
-use crate::params::{fold_choice, List};
+use crate::params::{fold_choice, parameters, Integer, List, Parameters};
 use crate::protocol::Table;
 
 /// Evidence types TAP reports.
@@ -36,6 +38,50 @@ pub(crate) const DEFAULT_FILTER: &str =
 pub(crate) const LIMIT_RANGE: std::ops::RangeInclusive<i64> = 1..=1000;
 /// Default evidence items per campaign or threat.
 pub(crate) const DEFAULT_LIMIT: i64 = 50;
+
+parameters! {
+    // The evidence parameters of every action that returns forensics, flattened into its own. (No
+    // doc comment: a flattened schema would carry its description into the action's.)
+    #[derive(Debug, Deserialize, JsonSchema)]
+    pub(crate) struct EvidenceParams<'a> {
+        /// Which evidence types to return (case-insensitive).
+        #[param("Forensic Evidence Type Filter")]
+        #[serde(default = "default_filter")]
+        #[schemars(extend(
+            "x-allowed-values" = ["attachment", "cookie", "dns", "dropper", "file", "ids", "mutex", "network", "process", "registry", "screenshot", "url", "redirect_chain", "behavior"]
+        ))]
+        #[serde(borrow)]
+        pub(crate) forensic_evidence_type_filter: List<'a>,
+        /// At most this many evidence items per campaign or threat (1..=1000).
+        #[param(
+            "Max Forensics Evidence To Return",
+            aliases = ["max_results_to_return", "Max Results To Return"]
+        )]
+        #[serde(default = "default_limit")]
+        pub(crate) max_forensics_evidence_to_return: Integer,
+    }
+}
+
+fn default_filter() -> List<'static> {
+    List::Text(DEFAULT_FILTER.into())
+}
+
+fn default_limit() -> Integer {
+    Integer(DEFAULT_LIMIT)
+}
+
+impl EvidenceParams<'_> {
+    /// The filter these parameters ask for, checked.
+    pub(crate) fn filter(&self) -> Result<Filter> {
+        let specs = <Self as Parameters<'_>>::specs();
+        Filter::new(
+            &self.forensic_evidence_type_filter,
+            self.max_forensics_evidence_to_return.0,
+            &specs[0].label(),
+            &specs[1].label(),
+        )
+    }
+}
 
 /// Which evidence to keep, and how much.
 #[derive(Debug, Clone, PartialEq, Eq)]

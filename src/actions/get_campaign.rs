@@ -8,12 +8,12 @@ use serde_json::{json, Map, Value};
 use std::future::Future;
 
 use super::context::{fatal_error, is_uuid, name_list, ActionDef, ActionInfo, Context, Outcome};
-use super::evidence::{self, Filter, DEFAULT_FILTER, DEFAULT_LIMIT};
+use super::evidence::{self, EvidenceParams, Filter};
 use super::tap_fields::{field, html_escape, names, text};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::params::parameters;
-use crate::params::{Flag, Integer, List};
+use crate::params::{Flag, List};
 use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Table};
 use foldhash::HashSet;
 
@@ -71,31 +71,15 @@ parameters! {
         #[param("Fetch Forensics Info")]
         #[serde(default = "yes")]
         pub fetch_forensics_info: Flag,
-        /// Which evidence types to return (case-insensitive).
-        #[param("Forensic Evidence Type Filter")]
-        #[serde(default = "default_filter")]
-        #[schemars(extend(
-            "x-allowed-values" = ["attachment", "cookie", "dns", "dropper", "file", "ids", "mutex", "network", "process", "registry", "screenshot", "url", "redirect_chain", "behavior"]
-        ))]
+        /// The forensic evidence wanted: types and how many items.
+        #[group]
         #[serde(borrow)]
-        pub forensic_evidence_type_filter: List<'a>,
-        /// At most this many evidence items per campaign (1..=1000).
-        #[param("Max Forensics Evidence To Return")]
-        #[serde(default = "default_limit")]
-        pub max_forensics_evidence_to_return: Integer,
+        pub evidence: EvidenceParams<'a>,
     }
 }
 
 fn yes() -> Flag {
     Flag(true)
-}
-
-fn default_filter() -> List<'static> {
-    List::Text(DEFAULT_FILTER.into())
-}
-
-fn default_limit() -> Integer {
-    Integer(DEFAULT_LIMIT)
 }
 
 /// The parameters, checked: nothing is fetched until all of them are usable.
@@ -125,12 +109,7 @@ fn plan(params: Params) -> Result<Plan> {
             "The parameter \"Campaign ID\" (campaign_id) is mandatory: give one or more campaign IDs.",
         ));
     }
-    let filter = Filter::new(
-        &params.forensic_evidence_type_filter,
-        params.max_forensics_evidence_to_return.0,
-        "\"Forensic Evidence Type Filter\" (forensic_evidence_type_filter)",
-        "\"Max Forensics Evidence To Return\" (max_forensics_evidence_to_return)",
-    )?;
+    let filter = params.evidence.filter()?;
     Ok(Plan {
         ids,
         insights: params.create_insight.0,

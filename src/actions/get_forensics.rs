@@ -8,14 +8,14 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::future::Future;
 
-use super::evidence::{self, Filter, DEFAULT_FILTER, DEFAULT_LIMIT};
+use super::evidence::{self, EvidenceParams, Filter};
 
 use super::context::{fatal_error, is_uuid, name_list, ActionDef, ActionInfo, Context, Outcome};
 use super::tap_fields::{field, flag_text, text};
 
 use crate::error::{Error, Result};
 use crate::params::parameters;
-use crate::params::{Flag, Integer, List};
+use crate::params::{Flag, List};
 use crate::protocol::{Entity, ErrorEntry, JsonResult};
 use foldhash::HashSet;
 
@@ -71,32 +71,16 @@ parameters! {
         #[param("Include Campaign Forensics")]
         #[serde(default)]
         pub include_campaign_forensics: Flag,
-        /// Which evidence types to return (case-insensitive).
-        #[param("Forensic Evidence Type Filter")]
-        #[serde(default = "default_filter")]
-        #[schemars(extend(
-            "x-allowed-values" = ["attachment", "cookie", "dns", "dropper", "file", "ids", "mutex", "network", "process", "registry", "screenshot", "url", "redirect_chain", "behavior"]
-        ))]
+        /// The forensic evidence wanted: types and how many items.
+        #[group]
         #[serde(borrow)]
-        pub forensic_evidence_type_filter: List<'a>,
-        /// At most this many evidence items per id (1..=1000).
-        #[param("Max Forensics Evidence To Return", aliases = ["max_results_to_return", "Max Results To Return"])]
-        #[serde(default = "default_limit")]
-        pub max_forensics_evidence_to_return: Integer,
+        pub evidence: EvidenceParams<'a>,
         /// Create a FILEHASH entity per distinct evidence SHA-256 and a DestinationURL entity per
         /// distinct malicious evidence URL.
         #[param("Create Entities")]
         #[serde(default)]
         pub create_entities: Flag,
     }
-}
-
-fn default_filter() -> List<'static> {
-    List::Text(DEFAULT_FILTER.into())
-}
-
-fn default_limit() -> Integer {
-    Integer(DEFAULT_LIMIT)
 }
 
 /// What the ids are.
@@ -177,12 +161,7 @@ fn plan(params: &Params) -> Result<(Kind, Vec<String>, Filter)> {
             unique.push(id);
         }
     }
-    let filter = Filter::new(
-        &params.forensic_evidence_type_filter,
-        params.max_forensics_evidence_to_return.0,
-        "\"Forensic Evidence Type Filter\" (forensic_evidence_type_filter)",
-        "\"Max Forensics Evidence To Return\" (max_forensics_evidence_to_return)",
-    )?;
+    let filter = params.evidence.filter()?;
     Ok((kind, unique, filter))
 }
 

@@ -16,8 +16,8 @@ use super::tap_fields::{field, text};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::params::parameters;
-use crate::params::time_window::{self, TimeFrame};
-use crate::params::{Choice, Flag, Integer};
+use crate::params::time_window::{self, TimeFrame, TimeWindow};
+use crate::params::{Flag, Integer};
 use crate::protocol::{ErrorEntry, JsonResult, Table};
 use foldhash::HashSet;
 
@@ -59,19 +59,9 @@ parameters! {
     #[derive(Debug, Deserialize, JsonSchema)]
     #[schemars(title = "List Campaigns parameters")]
     pub(crate) struct Params {
-        /// The window: Last Hour, Last 6 Hours, Last 24 Hours, Last Week (167 hours), or Custom (Start
-        /// Time to End Time). A Start Time means Custom.
-        #[param("Time Frame")]
-        #[serde(default)]
-        pub time_frame: Choice<TimeFrame>,
-        /// Start of a custom window, ISO-8601 (e.g. 2021-03-24T00:00:00Z); at most 7 days back.
-        #[param("Start Time")]
-        #[serde(default)]
-        pub start_time: Option<String>,
-        /// End of the window, ISO-8601; default now.
-        #[param("End Time")]
-        #[serde(default)]
-        pub end_time: Option<String>,
+        /// The window: a time frame, or a start and an end time.
+        #[group]
+        pub window: TimeWindow<{ TimeFrame::Last24Hours.code() }>,
         /// At most this many campaigns (1..=200).
         #[param("Max Campaigns", aliases = ["max_results_to_return", "Max Results To Return"])]
         #[serde(default = "default_max")]
@@ -120,13 +110,7 @@ fn window(params: &Params, now: OffsetDateTime) -> Result<Window> {
             "The parameter \"Max Campaigns\" (max_campaigns) must be between 1 and 200, not {max}."
         )));
     }
-    let (start, end) = time_window::window(
-        params.time_frame.0,
-        params.start_time.as_deref(),
-        params.end_time.as_deref(),
-        None,
-        now,
-    )?;
+    let (start, end) = params.window.resolve(None, now)?;
     Ok(Window {
         start,
         end,

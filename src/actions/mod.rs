@@ -119,7 +119,7 @@ trait Registered: Sync {
     fn info(&self) -> &'static ActionInfo;
     fn params(&self) -> Vec<ParamInfo>;
     #[cfg(test)]
-    fn specs(&self) -> &'static [ParamSpec];
+    fn specs(&self) -> Vec<ParamSpec>;
     fn params_schema(&self) -> Value;
     fn example(&self) -> Value;
     fn check(&self, raw: &RawParams<'_>) -> Result<()>;
@@ -143,8 +143,8 @@ impl<A: ActionDef> Registered for Entry<A> {
     }
 
     #[cfg(test)]
-    fn specs(&self) -> &'static [ParamSpec] {
-        <A::Params<'static> as Parameters>::SPEC
+    fn specs(&self) -> Vec<ParamSpec> {
+        <A::Params<'static> as Parameters<'static>>::specs()
     }
 
     fn params_schema(&self) -> Value {

@@ -51,15 +51,15 @@ pub(crate) fn parse<'de, T, V>(
     section: Section,
 ) -> Result<T>
 where
-    T: Deserialize<'de> + Parameters,
+    T: Deserialize<'de> + Parameters<'de>,
     V: ParamValue<'de>,
 {
-    let specs = T::SPEC;
+    let specs = T::specs();
     // (parameter, value, key as given), in request order.
     let mut canonical: Vec<(&ParamSpec, V, String)> = Vec::new();
     for (key, value) in raw {
         let Some(spec) = specs.iter().find(|p| p.is_named(&key)) else {
-            return Err(unknown_key(&key, specs, section));
+            return Err(unknown_key(&key, &specs, section));
         };
         if value.is_empty() {
             continue;
@@ -90,6 +90,20 @@ where
         .into_iter()
         .map(|(spec, value, _)| (spec.key, value))
         .collect();
+    read(entries, &specs, section)
+}
+
+/// Reads entries under their canonical keys into `T`, wording a failure by the parameter it is
+/// about.
+fn read<'de, T, V>(
+    entries: Vec<(&'static str, V)>,
+    specs: &[ParamSpec],
+    section: Section,
+) -> Result<T>
+where
+    T: Deserialize<'de> + Parameters<'de>,
+    V: ParamValue<'de>,
+{
     // Untracked first: tracking the path costs a little on every item of a list of thousands,
     // and is only needed to word an error, so a failure is read again with it.
     let readers =
@@ -98,7 +112,7 @@ where
     if let Ok(parsed) = T::deserialize(map) {
         return Ok(parsed);
     }
-    let map = de::value::MapDeserializer::<_, serde_json::Error>::new(readers(entries));
+    let map = de::value::MapDeserializer::<_, serde_json::Error>::new(readers(entries.clone()));
     serde_path_to_error::deserialize(map).map_err(|err| {
         let key = err.path().iter().next().map(|s| s.to_string());
         let spec = key.and_then(|k| specs.iter().find(|p| p.key == k));
@@ -109,9 +123,29 @@ where
                 section.word(),
                 spec.label(),
             )),
-            None => Error::invalid_parameter(format!("Invalid {}: {reason}", section.word())),
+            None => T::explain_groups(&entries, section).unwrap_or_else(|| {
+                Error::invalid_parameter(format!("Invalid {}: {reason}", section.word()))
+            }),
         }
     })
+}
+
+/// Why the entries that belong to the flattened group `G` do not read as `G`, if they do not.
+pub(crate) fn explain_group<'de, G, V>(
+    entries: &[(&'static str, V)],
+    section: Section,
+) -> Option<Error>
+where
+    G: Deserialize<'de> + Parameters<'de>,
+    V: ParamValue<'de>,
+{
+    let specs = G::specs();
+    let own: Vec<(&'static str, V)> = entries
+        .iter()
+        .filter(|(key, _)| specs.iter().any(|s| s.key == *key))
+        .cloned()
+        .collect();
+    read::<G, V>(own, &specs, section).err()
 }
 
 fn unknown_key(key: &str, specs: &[ParamSpec], section: Section) -> Error {
@@ -182,6 +216,80 @@ mod tests {
 
     fn yes() -> Flag {
         Flag(true)
+    }
+
+    parameters! {
+        #[derive(Debug, Deserialize, JsonSchema)]
+        pub(crate) struct Limits {
+            /// A limit.
+            #[param("Max Items", aliases = ["max_results"])]
+            #[serde(default)]
+            max_items: Option<Integer>,
+            /// A flag.
+            #[param("Verbose")]
+            #[serde(default)]
+            verbose: Flag,
+        }
+    }
+
+    parameters! {
+        #[derive(Debug, Deserialize, JsonSchema)]
+        pub(crate) struct WithGroup<'a> {
+            /// Ids.
+            #[param("Campaign ID", mandatory = true)]
+            #[serde(borrow)]
+            campaign_id: List<'a>,
+            /// Shared limits.
+            #[group]
+            limits: Limits,
+            /// Last.
+            #[param("Create Insight")]
+            #[serde(default = "yes")]
+            create_insight: Flag,
+        }
+    }
+
+    #[test]
+    fn flattened_groups_read_and_fail_like_own_parameters() {
+        let keys: Vec<&str> = WithGroup::specs().iter().map(|s| s.key).collect();
+        assert_eq!(
+            keys,
+            ["campaign_id", "max_items", "verbose", "create_insight"]
+        );
+        let raw = r#"{"Campaign ID": "a", "Max Results": "7", "Verbose": "TRUE"}"#;
+        let map: std::collections::BTreeMap<String, &RawValue> = serde_json::from_str(raw).unwrap();
+        let p: WithGroup = parse(map, Section::Parameters).unwrap();
+        assert_eq!(p.campaign_id, List::Text("a".into()));
+        assert_eq!(p.limits.max_items, Some(Integer(7)));
+        assert!(p.limits.verbose.0 && p.create_insight.0);
+        // A failure inside the group still names its parameter, read raw or parsed.
+        let raw = r#"{"campaign_id": "a", "max_items": "many"}"#;
+        let map: std::collections::BTreeMap<String, &RawValue> = serde_json::from_str(raw).unwrap();
+        let by_raw = parse::<WithGroup, _>(map, Section::Parameters).unwrap_err();
+        let value: Value = serde_json::from_str(raw).unwrap();
+        let by_value =
+            parse::<WithGroup, _>(value.as_object().unwrap().clone(), Section::Parameters)
+                .unwrap_err();
+        for e in [by_raw, by_value] {
+            assert_eq!(
+                e.message,
+                "Invalid value for the parameter \"Max Items\" (max_items): expected a whole number, got \"many\""
+            );
+        }
+        let e = parse::<WithGroup, _>(
+            json!({"campaign_id": "a", "bogus": 1})
+                .as_object()
+                .unwrap()
+                .clone(),
+            Section::Parameters,
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains("\"Max Items\" (max_items), \"Verbose\" (verbose)"),
+            "{}",
+            e.message
+        );
     }
 
     fn parse_sample(v: Value) -> Result<Sample<'static>> {

@@ -68,52 +68,132 @@ fn same_key(a: &str, b: &str) -> bool {
     letters(a) == letters(b)
 }
 
-/// A parameter struct: what [`super::parse`] needs to know of it, fixed at compile time.
-pub(crate) trait Parameters {
-    /// Its parameters, in declaration order.
-    const SPEC: &'static [ParamSpec];
+/// A parameter struct: what [`super::parse`] needs to know of it. `'de` is the lifetime of the
+/// text it is read from. Implemented by [`parameters!`], never by hand.
+pub(crate) trait Parameters<'de> {
+    /// Its parameters, in declaration order, those of flattened groups in their place. Made of
+    /// constants: no schema is generated to learn them.
+    fn specs() -> Vec<ParamSpec>;
+
+    /// Why the parameters of its flattened groups do not read, if they do not: serde reads a
+    /// flattened group after the rest, where the path of a failure is lost.
+    fn explain_groups<V: super::ParamValue<'de>>(
+        entries: &[(&'static str, V)],
+        section: super::Section,
+    ) -> Option<crate::error::Error>;
 }
 
-/// Declares a parameter struct and its [`ParamSpec`] list from one definition. Each field carries
-/// its doc comment (the parameter's description) and
-/// `#[param("Display Name", aliases = ["other"], mandatory = true)]` (aliases and mandatory may be
-/// left out), then any `serde`/`schemars` attributes; the struct's own attributes, derives
-/// included, are the caller's.
+/// Declares a parameter struct and its [`ParamSpec`]s from one definition. Each field is either
+///
+/// - a parameter: its doc comment (the description), then
+///   `#[param("Display Name", aliases = ["other"], mandatory = true)]` (aliases and mandatory may be
+///   left out), then any `serde`/`schemars` attributes; or
+/// - a shared group of parameters, itself declared with this macro: its doc comment, `#[group]`,
+///   then any further attributes (`#[serde(borrow)]`). It is flattened: its parameters stand
+///   among the struct's own.
+///
+/// The struct's own attributes, derives included, are the caller's. It may have one lifetime or
+/// one const parameter.
 macro_rules! parameters {
     (
-        $(#[$struct_attr:meta])*
-        $vis:vis struct $name:ident $(<$lt:lifetime>)? {
-            $(
-                $(#[doc = $doc:literal])*
-                #[param($display:literal
-                    $(, aliases = [$($alias:literal),* $(,)?])?
-                    $(, mandatory = $mandatory:literal)?)]
-                $(#[$attr:meta])*
-                $field_vis:vis $field:ident : $ty:ty
-            ),* $(,)?
-        }
+        $(#[$attr:meta])*
+        $vis:vis struct $name:ident { $($body:tt)* }
     ) => {
-        $(#[$struct_attr])*
-        $vis struct $name $(<$lt>)? {
-            $(
+        $crate::params::parameters!(@field [$(#[$attr])* $vis struct $name] [$name] []
+            [] [] [] $($body)*);
+    };
+    (
+        $(#[$attr:meta])*
+        $vis:vis struct $name:ident <$lt:lifetime> { $($body:tt)* }
+    ) => {
+        $crate::params::parameters!(@field [$(#[$attr])* $vis struct $name<$lt>] [$name<$lt>]
+            [: $lt, $lt] [] [] [] $($body)*);
+    };
+    (
+        $(#[$attr:meta])*
+        $vis:vis struct $name:ident <const $c:ident : $cty:ty> { $($body:tt)* }
+    ) => {
+        $crate::params::parameters!(@field [$(#[$attr])* $vis struct $name<const $c: $cty>]
+            [$name<$c>] [, const $c: $cty] [] [] [] $($body)*);
+    };
+    // A parameter.
+    (@field [$($head:tt)*] [$($self_ty:tt)*] [$($generics:tt)*]
+        [$($fields:tt)*] [$($specs:tt)*] [$($groups:tt)*]
+        $(#[doc = $doc:literal])*
+        #[param($display:literal
+            $(, aliases = [$($alias:literal),* $(,)?])?
+            $(, mandatory = $mandatory:literal)?)]
+        $(#[$field_attr:meta])*
+        $field_vis:vis $field:ident : $ty:ty
+        $(, $($rest:tt)*)?
+    ) => {
+        $crate::params::parameters!(@field [$($head)*] [$($self_ty)*] [$($generics)*]
+            [
+                $($fields)*
                 $(#[doc = $doc])*
                 #[schemars(extend("x-display-name" = $display))]
                 $(#[schemars(extend("x-aliases" = [$($alias),*]))])?
-                $(#[$attr])*
+                $(#[$field_attr])*
                 $field_vis $field: $ty,
-            )*
-        }
-
-        impl $(<$lt>)? $crate::params::Parameters for $name $(<$lt>)? {
-            const SPEC: &'static [$crate::params::ParamSpec] = &[$(
-                $crate::params::ParamSpec {
+            ]
+            [
+                $($specs)*
+                vec![$crate::params::ParamSpec {
                     key: stringify!($field),
                     name: $display,
                     aliases: &[$($($alias),*)?],
                     mandatory: false $(|| $mandatory)?,
                     doc: &[$($doc),*],
-                },
-            )*];
+                }],
+            ]
+            [$($groups)*]
+            $($($rest)*)?);
+    };
+    // A flattened group.
+    (@field [$($head:tt)*] [$($self_ty:tt)*] [$($generics:tt)*]
+        [$($fields:tt)*] [$($specs:tt)*] [$($groups:tt)*]
+        $(#[doc = $doc:literal])*
+        #[group]
+        $(#[$field_attr:meta])*
+        $field_vis:vis $field:ident : $ty:ty
+        $(, $($rest:tt)*)?
+    ) => {
+        $crate::params::parameters!(@field [$($head)*] [$($self_ty)*] [$($generics)*]
+            [
+                $($fields)*
+                $(#[doc = $doc])*
+                #[serde(flatten)]
+                $(#[$field_attr])*
+                $field_vis $field: $ty,
+            ]
+            [$($specs)* <$ty as $crate::params::Parameters<'_>>::specs(),]
+            [$($groups)* $ty,]
+            $($($rest)*)?);
+    };
+    // Every field read: the struct and its implementation.
+    (@field [$($head:tt)*] [$($self_ty:tt)*] [$($generics:tt)*]
+        [$($fields:tt)*] [$($specs:expr,)*] [$($groups:ty,)*]
+    ) => {
+        $($head)* { $($fields)* }
+
+        impl<'de $($generics)*> $crate::params::Parameters<'de> for $($self_ty)* {
+            fn specs() -> Vec<$crate::params::ParamSpec> {
+                let parts: &[Vec<$crate::params::ParamSpec>] = &[$($specs),*];
+                parts.concat()
+            }
+
+            #[allow(unused_variables)]
+            fn explain_groups<V: $crate::params::ParamValue<'de>>(
+                entries: &[(&'static str, V)],
+                section: $crate::params::Section,
+            ) -> Option<$crate::error::Error> {
+                $(
+                    if let Some(error) = $crate::params::explain_group::<$groups, V>(entries, section) {
+                        return Some(error);
+                    }
+                )*
+                None
+            }
         }
     };
 }
@@ -278,16 +358,17 @@ mod tests {
     #[test]
     fn the_declared_spec_is_what_the_schema_says() {
         let infos = describe::<Sample>();
-        assert_eq!(infos.len(), Sample::SPEC.len());
-        for (spec, info) in Sample::SPEC.iter().zip(&infos) {
+        let specs = Sample::specs();
+        assert_eq!(infos.len(), specs.len());
+        for (spec, info) in specs.iter().zip(&infos) {
             assert_spec_matches(spec, info);
         }
         assert_eq!(
             infos[0].description,
             "Ids, as a list or a comma-separated string."
         );
-        assert_eq!(Sample::SPEC[0].label(), "\"Campaign ID\" (campaign_id)");
-        assert_eq!(Sample::SPEC[2].label(), "\"max\"");
+        assert_eq!(specs[0].label(), "\"Campaign ID\" (campaign_id)");
+        assert_eq!(specs[2].label(), "\"max\"");
         assert!(infos[0].is_mandatory && !infos[1].is_mandatory);
         assert_eq!(infos[1].kind, "boolean");
         assert_eq!(infos[1].default_value, Some(json!(true)));
@@ -298,7 +379,7 @@ mod tests {
 
     #[test]
     fn keys_meet_on_letters_and_digits() {
-        let spec = &Sample::SPEC[0];
+        let spec = &Sample::specs()[0];
         for given in [
             "campaign_id",
             "Campaign ID",

@@ -1,5 +1,6 @@
-//! Time windows for the actions that query intervals: parsing the ISO-8601 times people type,
-//! the named time frames, and the clock (which tests and replays may pin).
+//! Time windows for the actions that query intervals: their shared parameters ([`TimeWindow`]),
+//! parsing the ISO-8601 times people type, the named time frames, and the clock (which tests and
+//! replays may pin).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -7,6 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
+use super::{parameters, Choice};
 use crate::error::{Error, Result};
 
 /// Environment variable that pins "now" (RFC 3339), for tests and for replaying a past run.
@@ -85,6 +87,74 @@ impl TimeFrame {
             TimeFrame::LastWeek => Some(week),
             TimeFrame::Custom => None,
         }
+    }
+}
+
+impl TimeFrame {
+    /// The frame a [`TimeWindow`]'s const parameter stands for (see [`TimeFrame::code`]).
+    const fn from_code(code: u8) -> TimeFrame {
+        match code {
+            0 => TimeFrame::LastHour,
+            1 => TimeFrame::Last6Hours,
+            2 => TimeFrame::Last24Hours,
+            3 => TimeFrame::LastWeek,
+            _ => TimeFrame::Custom,
+        }
+    }
+
+    /// The frame as a const parameter of [`TimeWindow`].
+    pub(crate) const fn code(self) -> u8 {
+        match self {
+            TimeFrame::LastHour => 0,
+            TimeFrame::Last6Hours => 1,
+            TimeFrame::Last24Hours => 2,
+            TimeFrame::LastWeek => 3,
+            TimeFrame::Custom => 4,
+        }
+    }
+}
+
+parameters! {
+    // The time parameters of every action that queries a window in the last 7 days, flattened into
+    // its own; `DEFAULT_FRAME` is the [`TimeFrame::code`] of the frame taken when none is given. (No
+    // doc comment: a flattened schema would carry its description into the action's.)
+    #[derive(Debug, Deserialize, JsonSchema)]
+    pub(crate) struct TimeWindow<const DEFAULT_FRAME: u8> {
+        /// The window: Last Hour, Last 6 Hours, Last 24 Hours, Last Week (167 hours), or Custom (Start
+        /// Time to End Time). A Start Time means Custom.
+        #[param("Time Frame")]
+        #[serde(default = "default_frame::<DEFAULT_FRAME>")]
+        pub(crate) time_frame: Choice<TimeFrame>,
+        /// Start of a custom window, ISO-8601 (e.g. 2021-03-24T00:00:00Z); at most 7 days back.
+        #[param("Start Time")]
+        #[serde(default)]
+        pub(crate) start_time: Option<String>,
+        /// End of the window, ISO-8601; default now.
+        #[param("End Time")]
+        #[serde(default)]
+        pub(crate) end_time: Option<String>,
+    }
+}
+
+fn default_frame<const CODE: u8>() -> Choice<TimeFrame> {
+    Choice(TimeFrame::from_code(CODE))
+}
+
+impl<const DEFAULT_FRAME: u8> TimeWindow<DEFAULT_FRAME> {
+    /// The window's start and end (see [`window`]); `since_minutes` stands in for the frame where
+    /// the action takes it.
+    pub(crate) fn resolve(
+        &self,
+        since_minutes: Option<i64>,
+        now: OffsetDateTime,
+    ) -> Result<(OffsetDateTime, OffsetDateTime)> {
+        window(
+            self.time_frame.0,
+            self.start_time.as_deref(),
+            self.end_time.as_deref(),
+            since_minutes,
+            now,
+        )
     }
 }
 

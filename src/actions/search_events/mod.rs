@@ -16,8 +16,8 @@ use super::tap_fields::{field, text};
 
 use crate::error::{Error, Result};
 use crate::params::parameters;
-use crate::params::time_window::{self, TimeFrame};
-use crate::params::{fold_choice, Choice, Flag, Integer, List};
+use crate::params::time_window::{self, TimeFrame, TimeWindow};
+use crate::params::{fold_choice, Flag, Integer, List};
 use crate::protocol::ErrorEntry;
 use foldhash::HashSet;
 
@@ -81,19 +81,9 @@ parameters! {
         #[schemars(extend("x-allowed-values" = ["url", "attachment", "message_text"]))]
         #[serde(borrow)]
         pub threat_type: List<'a>,
-        /// The window: Last Hour (default), Last 6 Hours, Last 24 Hours, Last Week (167 hours) or
-        /// Custom (Start Time to End Time).
-        #[param("Time Frame")]
-        #[serde(default = "last_hour")]
-        pub time_frame: Choice<TimeFrame>,
-        /// Start of a custom window, ISO-8601; within the last 7 days.
-        #[param("Start Time")]
-        #[serde(default)]
-        pub start_time: Option<String>,
-        /// End of the window, ISO-8601; default now.
-        #[param("End Time")]
-        #[serde(default)]
-        pub end_time: Option<String>,
+        /// The window: a time frame, or a start and an end time.
+        #[group]
+        pub window: TimeWindow<{ TimeFrame::LastHour.code() }>,
         /// A window of this many minutes up to now (1..=10080), instead of a time frame.
         #[param("Since Minutes")]
         #[serde(default)]
@@ -112,9 +102,6 @@ parameters! {
 
 fn all() -> List<'static> {
     List::Text("all".into())
-}
-fn last_hour() -> Choice<TimeFrame> {
-    Choice(TimeFrame::LastHour)
 }
 fn default_max() -> Integer {
     Integer(100)
@@ -302,13 +289,9 @@ fn plan(params: &Params, now: OffsetDateTime) -> Result<Plan> {
         ],
         "\"Threat Type\" (threat_type)",
     )?;
-    let (start, end) = time_window::window(
-        params.time_frame.0,
-        params.start_time.as_deref(),
-        params.end_time.as_deref(),
-        params.since_minutes.map(|m| m.0),
-        now,
-    )?;
+    let (start, end) = params
+        .window
+        .resolve(params.since_minutes.map(|m| m.0), now)?;
     Ok(Plan {
         kinds,
         endpoint,
