@@ -25,9 +25,11 @@ fn body(clicks: Vec<Value>, messages: Vec<Value>) -> Value {
     json!({"queryEndTime": NOW, "clicksPermitted": clicks, "clicksBlocked": [], "messagesDelivered": messages, "messagesBlocked": []})
 }
 
-fn click(guid: &str, time: &str, recipient: &str) -> Value {
+/// A click of the sample message's URL: `id` tells clicks apart; they share the message's GUID,
+/// as clicks of one message to several people do.
+fn click(id: &str, time: &str, recipient: &str) -> Value {
     let mut c = sample()["clicksPermitted"][0].clone();
-    c["GUID"] = json!(guid);
+    c["id"] = json!(id);
     c["clickTime"] = json!(time);
     c["recipient"] = json!(recipient);
     c
@@ -352,4 +354,56 @@ async fn the_deadline_keeps_finished_slices() {
         "no call starts after the deadline"
     );
     assert_envelope!("events_deadline", run);
+}
+
+/// A message to three people is three events with one GUID; the same event without an id, sent
+/// again by the neighbouring interval, is one.
+#[tokio::test]
+async fn one_event_per_recipient_and_whole_events_without_id() {
+    let message = |id: Option<&str>, recipient: &str| {
+        let mut m = sample()["messagesBlocked"][0].clone();
+        m["recipient"] = json!([recipient]);
+        m["messageTime"] = json!("2021-03-25T11:10:00.000Z");
+        if let Some(id) = id {
+            m["id"] = json!(id);
+        }
+        m
+    };
+    let server = stub(move |interval| {
+        let mut messages = vec![message(None, "no-id@example.com")];
+        if interval.starts_with("2021-03-25T11:00:00Z") {
+            for (id, to) in [("m-1", "a@example.com"), ("m-2", "b@example.com"), ("m-3", "c@example.com")] {
+                messages.push(message(Some(id), to));
+            }
+        }
+        ResponseTemplate::new(200).set_body_json(json!({
+            "queryEndTime": NOW, "clicksPermitted": [], "clicksBlocked": [], "messagesDelivered": [],
+            "messagesBlocked": messages
+        }))
+    })
+    .await;
+    let run = search(
+        json!({"since_minutes": 120, "event_types": "messages_blocked"}),
+        &server,
+        json!({}),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let events = run.envelope["json_result"]["events"].as_array().unwrap();
+    let recipients: Vec<&str> = events
+        .iter()
+        .map(|e| e["recipient"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(recipients.len(), 4, "{recipients:?}");
+    for to in [
+        "a@example.com",
+        "b@example.com",
+        "c@example.com",
+        "no-id@example.com",
+    ] {
+        assert!(recipients.contains(&to), "{to} in {recipients:?}");
+    }
+    let guids: std::collections::HashSet<&str> =
+        events.iter().map(|e| e["GUID"].as_str().unwrap()).collect();
+    assert_eq!(guids.len(), 1, "one message, one GUID");
 }

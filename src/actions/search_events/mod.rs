@@ -344,15 +344,7 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
                         let Value::Object(mut event) = event else {
                             continue;
                         };
-                        // The same event can come back in neighbouring intervals: GUID first,
-                        // then id, identify it.
-                        let guid = text(field(&event, &["GUID", "guid"]));
-                        let key = if guid.is_empty() {
-                            format!("id:{}", text(field(&event, &["id"])))
-                        } else {
-                            format!("guid:{guid}")
-                        };
-                        if key != "id:" && !seen.insert(key) {
+                        if !seen.insert(dedup_key(kind.name(), &event)) {
                             continue;
                         }
                         event.insert("event_type".into(), json!(kind.name()));
@@ -386,6 +378,19 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     events.truncate(plan.max);
     let calls = (ctx.http_requests.load(Ordering::Relaxed) - sent_before) as usize;
     Ok(outcome(&plan, events, errors, calls, stopped_early))
+}
+
+/// What makes two events the same (SPEC §4.7): the same event can come back in neighbouring
+/// intervals. Not the GUID: TAP sends one message event per recipient, all with the message's
+/// GUID. An event's `id` within its kind; without an id, the whole event.
+fn dedup_key(kind: &str, event: &Map<String, Value>) -> String {
+    match field(event, &["id"]) {
+        Some(id) if !text(Some(id)).is_empty() => format!("{kind}\nid\n{}", text(Some(id))),
+        _ => format!(
+            "{kind}\nevent\n{}",
+            serde_json::to_string(event).unwrap_or_default()
+        ),
+    }
 }
 
 mod report;
