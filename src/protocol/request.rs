@@ -44,7 +44,7 @@ pub(crate) struct Request<'a> {
     pub parameters: RawParams<'a>,
     /// The integration instance settings; see `integration.json`. Missing values fall back to the
     /// environment.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "configuration_map")]
     pub configuration: Map<String, Value>,
     /// The platform's deadline for the action, in milliseconds since the Unix epoch.
     #[serde(default)]
@@ -159,6 +159,43 @@ impl TargetEntity {
         self.entity_type.eq_ignore_ascii_case(entity_type)
     }
 }
+
+/// The `configuration` object, refusing a key given twice (serde_json's map keeps the last one
+/// silently, which would let a platform's value and a user's disagree unseen). `null` is empty.
+fn configuration_map<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Map<String, Value>, D::Error> {
+    struct ConfigVisitor;
+    impl<'de> Visitor<'de> for ConfigVisitor {
+        type Value = Map<String, Value>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+            Ok(Map::new())
+        }
+        fn visit_none<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+            Ok(Map::new())
+        }
+        fn visit_map<A: de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut out = Map::new();
+            while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                if out.contains_key(&key) {
+                    return Err(de::Error::custom(format_args!("{TWICE_PREFIX}\"{key}\"")));
+                }
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_any(ConfigVisitor)
+}
+
+/// How [`configuration_map`] starts its error, so that [`explain`] can word it.
+const TWICE_PREFIX: &str = "twice: ";
 
 fn null_as_default<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
 where
@@ -285,7 +322,15 @@ fn explain(
     let path = typed.path().to_string();
     // The inner message can quote the offending value; under `configuration` that may be the
     // secret, so only the location is reported there.
-    let message = if path == "configuration" || path.starts_with("configuration.") {
+    let inner = typed.inner().to_string();
+    let message = if let Some(key) = inner
+        .strip_prefix(TWICE_PREFIX)
+        .filter(|_| path == "configuration")
+    {
+        // Only the key is quoted: the values may hold the secret.
+        let key = key.split(" at line ").next().unwrap_or(key);
+        format!("The request field `configuration` gives the key {key} twice. Give each key once.")
+    } else if path == "configuration" || path.starts_with("configuration.") {
         format!("The request field `{path}` has the wrong type: `configuration` must be an object of strings, numbers and booleans.")
     } else if path == "." {
         // The request as a whole, e.g. a field given twice.
@@ -400,6 +445,18 @@ mod tests {
             .contains("`target_entities[0]`"));
         let oversized = vec![b' '; MAX_REQUEST_BYTES + 1];
         assert!(message(&oversized).contains("larger than 16 MiB"));
+    }
+
+    #[test]
+    fn a_configuration_key_given_twice_is_refused() {
+        let (e, _) =
+            *parse(r#"{"configuration": {"password": "a", "password": "hunter2"}}"#).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            e.message,
+            "The request field `configuration` gives the key \"password\" twice. Give each key once."
+        );
+        assert!(parse(r#"{"configuration": null}"#).is_ok());
     }
 
     #[test]

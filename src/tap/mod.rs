@@ -47,7 +47,8 @@ impl TapClient {
             .get(&["v2", "campaign", PING_CAMPAIGN_ID], &[])
             .await
         {
-            Ok(_) => Ok(()),
+            // A 2xx that is not JSON is not TAP (a captive portal, a proxy's page).
+            Ok(body) => parse_json::<serde::de::IgnoredAny>(&body).map(drop),
             Err(e) if e.code == ErrorCode::NotFound => Ok(()),
             Err(e) => Err(e),
         }

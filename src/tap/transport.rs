@@ -322,6 +322,14 @@ fn transport_failure(
             ),
         ));
     }
+    // A TLS failure (a certificate not trusted, a server that does not speak TLS) will not heal in
+    // half a second: it is not retried. rustls' errors reach us as I/O errors of kind InvalidData.
+    if e.is_connect() && is_tls_failure(e) {
+        return Failure::final_(Error::new(
+            ErrorCode::Connection,
+            format!("the TLS connection to {host} failed: {cause} (check the certificate, or Verify SSL)"),
+        ));
+    }
     // Only a failure to connect names the host: it is the part a person can check.
     let message = if e.is_connect() {
         format!("could not connect to {host}: {cause}")
@@ -394,6 +402,26 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .parse()
         .ok()?;
     Some(Duration::from_secs(secs))
+}
+
+/// Whether a TLS handshake is what failed: an I/O error of kind `InvalidData` in the chain. The
+/// connector wraps it in another I/O error, whose `source` skips it, so wrapped I/O errors are
+/// opened with `get_ref`.
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::InvalidData {
+                return true;
+            }
+            if let Some(inner) = io.get_ref() {
+                cause = Some(inner);
+                continue;
+            }
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// The innermost cause of an error, which is the one that says what happened.

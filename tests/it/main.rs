@@ -10,6 +10,7 @@ mod faults;
 mod forensics_and_lists;
 mod generated_files;
 mod get_campaign;
+mod hostile;
 mod ping;
 mod request_props;
 mod search_events;
