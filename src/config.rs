@@ -35,7 +35,6 @@ pub(crate) struct Secret(String);
 
 impl Secret {
     /// Wraps a secret value.
-    #[cfg(test)]
     pub(crate) fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -123,6 +122,16 @@ pub(crate) fn environment_variable(key: &str) -> Option<&'static str> {
         "password" => Some(ENV_SECRET),
         "verify_ssl" => Some(ENV_VERIFY_SSL),
         _ => None,
+    }
+}
+
+/// Whether the URL's host is this machine: a loopback address or `localhost`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
@@ -242,12 +251,7 @@ pub(crate) fn validate_api_root(raw: &str) -> Result<Url> {
             "the API root {shown} must not have a query or fragment"
         )));
     }
-    let loopback = match url.host() {
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
+    let loopback = is_loopback(&url);
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),

@@ -150,6 +150,17 @@ impl TapClient {
         })?;
         let url = self.transport.url(&["v2", "url", "decode"], &[])?;
         let answer = self.transport.send(Method::POST, url, Some(body)).await?;
-        parse_json(&answer)
+        let mut answer: DecodeResponse = parse_json(&answer)?;
+        // Its texts are quoted into messages and results: no credential may ride along.
+        let redactor = self.transport.redactor();
+        for item in &mut answer.urls {
+            for text in [&mut item.error, &mut item.decoded_url]
+                .into_iter()
+                .flatten()
+            {
+                *text = redactor.redact(text);
+            }
+        }
+        Ok(answer)
     }
 }

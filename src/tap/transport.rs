@@ -41,6 +41,7 @@ pub(crate) struct Transport {
     timeout: Duration,
     deadline: Option<Instant>,
     requests: Arc<AtomicU64>,
+    redactor: Redactor,
 }
 
 impl Transport {
@@ -62,6 +63,12 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(config.timeout);
+        // Credentials never travel in clear: a proxy from the environment would see the
+        // Authorization header of a plain http request, so http (loopback only) and any loopback
+        // root go direct; https through a proxy is a tunnel the proxy cannot read.
+        if base.scheme() == "http" || crate::config::is_loopback(&base) {
+            builder = builder.no_proxy();
+        }
         if !config.verify_ssl {
             warn!("TLS certificate verification is off (Verify SSL = false): the TAP server's identity is not checked");
             builder = builder.danger_accept_invalid_certs(true);
@@ -80,7 +87,13 @@ impl Transport {
             timeout: config.timeout,
             deadline,
             requests,
+            redactor: Redactor::new(principal, secret),
         })
+    }
+
+    /// What removes the credentials from text quoted from TAP.
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.redactor
     }
 
     /// `GET` of an endpoint under the API root; the body of a 2xx answer.
@@ -150,7 +163,7 @@ impl Transport {
                         }
                     } else {
                         let retry_after = retry_after(response.headers());
-                        let detail = error_detail(response).await;
+                        let detail = error_detail(response, &self.redactor).await;
                         status_failure(status, retry_after, detail)
                     }
                 }
@@ -376,21 +389,75 @@ async fn read_body(
     }
 }
 
-/// A short reason from an error body (`{"message": ...}` or plain text), for 400 answers.
-async fn error_detail(response: reqwest::Response) -> Option<String> {
+/// The most of an error body read: its reason is at the start.
+const ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// A short reason from an error body (`{"message": ...}` or plain text), for 400 answers. At most
+/// [`ERROR_BODY_BYTES`] are read, however long the body is; the text is redacted before it is
+/// cut short, so that no piece of a secret survives.
+async fn error_detail(mut response: reqwest::Response, redactor: &Redactor) -> Option<String> {
     if response.status() != StatusCode::BAD_REQUEST {
         return None;
     }
-    let bytes = response.bytes().await.ok()?;
-    let bytes = &bytes[..bytes.len().min(64 * 1024)];
-    let text = match serde_json::from_slice::<Value>(bytes) {
+    let mut bytes = Vec::new();
+    while bytes.len() < ERROR_BODY_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    bytes.truncate(ERROR_BODY_BYTES);
+    let text = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(o)) => ["message", "error", "errorMessage"]
             .iter()
             .find_map(|k| o.get(*k).and_then(Value::as_str).map(str::to_owned))?,
-        _ => String::from_utf8_lossy(bytes).trim().to_owned(),
+        _ => String::from_utf8_lossy(&bytes).trim().to_owned(),
     };
-    let text: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+    let text = redactor.redact(&text);
+    // Line breaks and other controls become spaces: the reason is one line of a message.
+    let text: Vec<&str> = text
+        .split(char::is_control)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let text: String = text.join(" ").chars().take(200).collect();
     (!text.is_empty()).then_some(text)
+}
+
+/// Removes the credentials from text quoted from TAP: an error page that echoes the request
+/// headers (WAFs and echo proxies do) would otherwise carry them to stdout and the logs.
+#[derive(Debug, Clone)]
+pub(crate) struct Redactor {
+    /// Longest first, so that `Basic <base64>` goes whole before its base64 alone.
+    needles: Vec<Secret>,
+}
+
+impl Redactor {
+    /// Redacts the secret, the base64 of `principal:secret` and the `Authorization` value.
+    pub(crate) fn new(principal: &str, secret: &Secret) -> Self {
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{principal}:{}", secret.expose()));
+        let mut needles = vec![
+            Secret::new(format!("Basic {basic}")),
+            Secret::new(basic),
+            secret.clone(),
+        ];
+        needles.retain(|n| !n.expose().is_empty());
+        needles.sort_by_key(|n| std::cmp::Reverse(n.expose().len()));
+        Redactor { needles }
+    }
+
+    /// `text` with every credential form replaced by `<redacted>`.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for needle in &self.needles {
+            if text.contains(needle.expose()) {
+                text = text.replace(needle.expose(), "<redacted>");
+            }
+        }
+        text
+    }
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -524,5 +591,17 @@ mod tests {
             let d = backoff(tries).as_millis() as u64;
             assert!(d >= base / 2 && d <= base * 3 / 2, "{d}");
         }
+    }
+
+    #[test]
+    fn every_credential_form_is_redacted() {
+        use base64::Engine;
+        let r = Redactor::new("svc", &Secret::new("s3cret"));
+        let basic = base64::engine::general_purpose::STANDARD.encode("svc:s3cret");
+        assert_eq!(
+            r.redact(&format!("Authorization: Basic {basic}; {basic}; s3cret!")),
+            "Authorization: <redacted>; <redacted>; <redacted>!"
+        );
+        assert_eq!(r.redact("nothing here"), "nothing here");
     }
 }

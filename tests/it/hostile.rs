@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::common::stub::{Fault, Reply, Stub};
 use crate::common::*;
 
 /// A listener on loopback that counts connections and answers each with `reply`, then closes.
@@ -86,4 +87,122 @@ async fn a_tls_failure_is_not_retried() {
         run
     };
     assert_envelope!("tls_failure_not_retried", run);
+}
+
+/// A campaign id the stubs answer for.
+const CAMPAIGN: &str = "aa9b3d62-4d72-4ebc-8f39-3da3833e7038";
+
+fn get_campaign(uri: &str) -> serde_json::Value {
+    json!({"action": "get_campaign", "case_id": "13",
+           "parameters": {"campaign_id": CAMPAIGN, "fetch_forensics_info": false},
+           "configuration": config(uri)})
+}
+
+#[tokio::test]
+async fn an_endless_error_body_is_read_no_further_than_its_reason() {
+    let stub = Stub::start(|_| Reply::json(400, Vec::new()).fault(Fault::Endless)).await;
+    let started = std::time::Instant::now();
+    let (run, peak_kib) =
+        run_measured(&[], get_campaign(&stub.uri).to_string().as_bytes(), &[]).await;
+    assert_eq!(
+        run.envelope["errors"][0]["code"], "bad_request",
+        "{}",
+        run.stdout
+    );
+    // Before, the body was read whole until the 30 s timeout, growing by hundreds of MB a second.
+    assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_envelope!("endless_error_body", run);
+}
+
+/// Answers 400 with a page that echoes the request's headers, as WAFs and echo proxies do.
+struct EchoHeaders;
+
+impl wiremock::Respond for EchoHeaders {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let mut page = String::from("Request rejected. Your request was:\n");
+        // Not the host: its port changes from run to run.
+        for (name, value) in request.headers.iter().filter(|(n, _)| n.as_str() != "host") {
+            page.push_str(&format!("{name}: {}\n", value.to_str().unwrap_or("?")));
+        }
+        ResponseTemplate::new(400).set_body_string(page)
+    }
+}
+
+#[tokio::test]
+async fn credentials_echoed_by_the_server_are_redacted() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(EchoHeaders)
+        .mount(&server)
+        .await;
+    let env = [("PROOFPOINT_TAP_LOG", "trace")];
+    let run = run_with(
+        &[],
+        get_campaign(&server.uri()).to_string().as_bytes(),
+        &env,
+    )
+    .await;
+    assert_eq!(
+        run.envelope["errors"][0]["code"], "bad_request",
+        "{}",
+        run.stdout
+    );
+    assert_no_secret(&run);
+    assert!(
+        run.stdout.contains("authorization: <redacted>"),
+        "{}",
+        run.stdout
+    );
+    assert_envelope!("echoed_credentials", run);
+
+    // A message holding the secret itself, and its base64 form.
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{PRINCIPAL}:{SECRET}"));
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"message": format!("secret {SECRET} and token {basic} are not accepted")}),
+        ))
+        .mount(&server)
+        .await;
+    let run = run_with(
+        &[],
+        get_campaign(&server.uri()).to_string().as_bytes(),
+        &env,
+    )
+    .await;
+    assert_no_secret(&run);
+    assert!(
+        run.stdout
+            .contains("secret <redacted> and token <redacted> are not accepted"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_loopback_api_root_never_goes_through_a_proxy() {
+    let (proxy, proxied) = raw_listener(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").await;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let proxy_url = format!("http://{proxy}");
+    let env = [
+        ("HTTP_PROXY", proxy_url.as_str()),
+        ("http_proxy", proxy_url.as_str()),
+        ("ALL_PROXY", proxy_url.as_str()),
+        ("HTTPS_PROXY", proxy_url.as_str()),
+    ];
+    let request = json!({"action": "ping", "configuration": config(&server.uri())});
+    let run = run_with(&[], request.to_string().as_bytes(), &env).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        proxied.load(Ordering::SeqCst),
+        0,
+        "the proxy saw the credentials"
+    );
 }

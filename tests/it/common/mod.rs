@@ -5,6 +5,8 @@
 pub mod stub;
 
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
@@ -29,6 +31,12 @@ pub struct Run {
 
 /// Runs `proofpoint-tap ARGS` with `stdin` piped in and only `env` set.
 pub async fn run_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
+    run_measured(args, stdin, env).await.0
+}
+
+/// As [`run_with`], and the process's peak resident memory in KiB, read from outside
+/// (`VmHWM` of `/proc/PID/status`, sampled every 5 ms while it runs).
+pub async fn run_measured(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> (Run, u64) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_proofpoint-tap"))
         .args(args)
         .env_clear()
@@ -38,6 +46,21 @@ pub async fn run_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run 
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts");
+    let pid = child.id().expect("a running child has a pid");
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut peak = 0u64;
+            while !done.load(Ordering::SeqCst) {
+                if let Some(kib) = peak_rss_kib(pid) {
+                    peak = peak.max(kib);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            peak
+        })
+    };
     let mut pipe = child.stdin.take().expect("stdin is piped");
     let input = stdin.to_vec();
     // The binary may stop reading early (oversized input): a broken pipe here is expected.
@@ -45,7 +68,20 @@ pub async fn run_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run 
         let _ = pipe.write_all(&input).await;
     });
     let output = child.wait_with_output().await.expect("the binary runs");
+    done.store(true, Ordering::SeqCst);
+    let peak = sampler.await.expect("sampler finished");
     writer.await.expect("writer finished");
+    (finish(args, output), peak)
+}
+
+/// `VmHWM` (peak resident set) of a running process, in KiB.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn finish(args: &[&str], output: std::process::Output) -> Run {
     let stdout = String::from_utf8(output.stdout).expect("stdout is UTF-8");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let code = output.status.code().expect("exited normally");

@@ -21,6 +21,9 @@ pub enum Fault {
     Drop,
     /// Send the body without a length, then close the connection.
     NoLength,
+    /// Send the body without a length, then send it again and again, never ending: until the
+    /// client hangs up, or 20 s have passed.
+    Endless,
 }
 
 /// One answer.
@@ -176,7 +179,7 @@ async fn serve(socket: TcpStream, state: Arc<State>) {
                 "Content-Length: {}\r\n\r\n",
                 reply.body.len() + 1000
             )),
-            Fault::NoLength => head.push_str("Connection: close\r\n\r\n"),
+            Fault::NoLength | Fault::Endless => head.push_str("Connection: close\r\n\r\n"),
             Fault::Drop => return,
         }
         let mut answer = head.into_bytes();
@@ -184,6 +187,19 @@ async fn serve(socket: TcpStream, state: Arc<State>) {
         let socket = stream.get_mut();
         if socket.write_all(&answer).await.is_err() {
             return;
+        }
+        if reply.fault == Fault::Endless {
+            let started = std::time::Instant::now();
+            let chunk = if reply.body.is_empty() {
+                vec![b' '; 64 * 1024]
+            } else {
+                reply.body.clone()
+            };
+            while started.elapsed() < Duration::from_secs(20) {
+                if socket.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
         }
         if reply.fault != Fault::None {
             let _ = socket.shutdown().await;
