@@ -287,6 +287,7 @@ fn run_action(action: Action, ctx: &Context, parameters: RawParams<'_>) -> Outco
 
 fn envelope(echo: Echo, action: Option<Action>, outcome: Outcome, metrics: Metrics) -> Envelope {
     let mut outcome = outcome;
+    outcome.strip_controls();
     if outcome
         .errors
         .iter()

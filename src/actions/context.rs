@@ -172,6 +172,22 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
+    /// Removes control characters and BiDi overrides from what people read on the case wall: the
+    /// message, the insights and the tables (whatever TAP put in its strings).
+    pub(crate) fn strip_controls(&mut self) {
+        use super::tap_fields::strip_controls as strip;
+        strip(&mut self.output_message);
+        for insight in &mut self.insights {
+            strip(&mut insight.title);
+            strip(&mut insight.content);
+        }
+        for table in &mut self.tables {
+            strip(&mut table.title);
+            table.columns.iter_mut().for_each(strip);
+            table.rows.iter_mut().flatten().for_each(strip);
+        }
+    }
+
     /// A completed run with nothing but a result and a message.
     pub(crate) fn completed(result_value: bool, output_message: impl Into<String>) -> Self {
         Outcome {

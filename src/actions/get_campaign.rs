@@ -211,8 +211,9 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
         }
         details.push(details_row(&campaign, &name));
         if plan.insights {
+            // The title is TAP text too: escaped like the body.
             insights.push(Insight::general_html(
-                name.clone(),
+                html_escape(&name),
                 insight_html(&campaign, &name),
             ));
         }

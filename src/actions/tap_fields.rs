@@ -19,6 +19,22 @@ pub(crate) fn html_escape(s: &str) -> String {
     out
 }
 
+/// Whether `c` must not reach the case wall: C0 controls but line breaks and tabs (an ANSI escape
+/// starts with one), DEL and C1 controls, and the BiDi embeddings, overrides and isolates that
+/// make text read in another order than it is stored.
+fn is_control_or_bidi(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Removes what [`is_control_or_bidi`] refuses, in place; text without any is left untouched.
+pub(crate) fn strip_controls(text: &mut String) {
+    if text.chars().any(is_control_or_bidi) {
+        text.retain(|c| !is_control_or_bidi(c));
+    }
+}
+
 /// A field by its name or one of its drifted spellings; an exact match first, then ignoring case.
 pub(crate) fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
     names
@@ -98,6 +114,16 @@ mod tests {
             html_escape("<script>alert('x')</script> & \"q\""),
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
         );
+    }
+
+    #[test]
+    fn controls_and_bidi_overrides_are_removed() {
+        let mut t = "a\u{1b}[31mred\u{1b}[0m \u{202e}gnp.exe\u{2069}\u{85}\nnext\tcol".to_owned();
+        strip_controls(&mut t);
+        assert_eq!(t, "a[31mred[0m gnp.exe\nnext\tcol");
+        let mut plain = "Ünïcode — fine ✓".to_owned();
+        strip_controls(&mut plain);
+        assert_eq!(plain, "Ünïcode — fine ✓");
     }
 
     #[test]

@@ -206,3 +206,42 @@ async fn a_loopback_api_root_never_goes_through_a_proxy() {
         "the proxy saw the credentials"
     );
 }
+
+#[tokio::test]
+async fn tap_strings_reach_the_case_wall_escaped_and_without_controls() {
+    let mut campaign: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/tests/fixtures/campaign.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    campaign["id"] = json!(CAMPAIGN);
+    campaign["name"] = json!("\u{1b}[2J\u{1b}[31mUrgent\u{1b}[0m \u{202e}fdp.exe\u{202c} </script><script>alert(1)</script>");
+    campaign["description"] = json!("line one\u{7}\u{85}\nline two");
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(campaign))
+        .mount(&server)
+        .await;
+    let run = run(&get_campaign(&server.uri())).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let insight = &run.envelope["insights"][0];
+    assert_eq!(
+        insight["title"],
+        "[2J[31mUrgent[0m fdp.exe &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+    );
+    for text in [
+        &run.envelope["output_message"],
+        &insight["content"],
+        &run.envelope["tables"],
+    ] {
+        let text = text.to_string();
+        for bad in ["\\u001b", "\u{202e}", "\\u0007", "\u{85}"] {
+            assert!(!text.contains(bad), "{bad:?} in {text}");
+        }
+    }
+    assert!(!insight["content"].to_string().contains("<script>"));
+    assert_envelope!("tap_strings_cleaned", run);
+}
