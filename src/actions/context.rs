@@ -213,6 +213,77 @@ impl Outcome {
     }
 }
 
+/// The most calls one run makes to one paged endpoint, whatever the server answers (SPEC §5).
+pub(crate) const MAX_PAGED_CALLS: usize = 20;
+
+/// Keeps a paged listing bounded whatever the server sends: it stops when a page adds nothing
+/// new (a server that ignores `page`, repeats items or sends them without ids), when the pages the
+/// asked maximum needs are done, and at [`MAX_PAGED_CALLS`] calls of the endpoint; and it says why
+/// when the reason is not the ordinary end of the list.
+#[derive(Debug)]
+pub(crate) struct Paging {
+    endpoint: &'static str,
+    calls: usize,
+    stop: Option<PagingStop>,
+}
+
+/// Why a listing stopped before the list said it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PagingStop {
+    NothingNew,
+    CallLimit,
+}
+
+impl Paging {
+    /// A listing of `endpoint` (as named in messages, e.g. `/v2/campaign/ids`).
+    pub(crate) fn new(endpoint: &'static str) -> Self {
+        Paging {
+            endpoint,
+            calls: 0,
+            stop: None,
+        }
+    }
+
+    /// Whether one more call may be made; counts it when it may.
+    pub(crate) fn may_call(&mut self) -> bool {
+        if self.calls >= MAX_PAGED_CALLS {
+            self.stop = Some(PagingStop::CallLimit);
+            return false;
+        }
+        self.calls += 1;
+        true
+    }
+
+    /// Whether to ask for the next page, after one that held `got` items of which `new` were not
+    /// listed before, asked with page size `size`.
+    pub(crate) fn goes_on(&mut self, got: usize, new: usize, size: usize) -> bool {
+        if got > 0 && new == 0 {
+            self.stop = Some(PagingStop::NothingNew);
+            return false;
+        }
+        got >= size
+    }
+
+    /// The pages at most needed for `max` items at `size` a page.
+    pub(crate) fn pages_needed(max: usize, size: usize) -> usize {
+        max.div_ceil(size.max(1))
+    }
+
+    /// A line for the output message when paging stopped for another reason than the end of the
+    /// list or the asked maximum.
+    pub(crate) fn note(&self) -> Option<String> {
+        let endpoint = self.endpoint;
+        self.stop.map(|stop| match stop {
+            PagingStop::NothingNew => format!(
+                "Paging stopped: a page of {endpoint} added nothing new (its items were repeats of earlier ones, or had no id)."
+            ),
+            PagingStop::CallLimit => format!(
+                "Paging stopped after {MAX_PAGED_CALLS} calls of {endpoint}, the most one run makes; the list may be incomplete."
+            ),
+        })
+    }
+}
+
 /// The configuration every example request carries: placeholders for the credentials, which a
 /// reader replaces or leaves out in favour of the environment.
 pub(crate) fn example_configuration() -> Value {

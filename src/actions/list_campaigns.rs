@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use time::{Duration, OffsetDateTime};
 
-use super::context::{fatal_error, ActionDef, ActionInfo, Context, Outcome};
+use super::context::{fatal_error, ActionDef, ActionInfo, Context, Outcome, Paging};
 use super::tap_fields::{field, text};
 
 use crate::error::{Error, ErrorCode, Result};
@@ -128,10 +128,14 @@ pub(crate) async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     // Calls spent are the requests actually sent, retries included: each one counts.
     let sent_before = ctx.http_requests.load(Ordering::Relaxed);
     let intervals = window.intervals();
+    let mut paging = Paging::new("/v2/campaign/ids");
     'intervals: for (n, interval) in intervals.iter().enumerate() {
         // One page size per interval: TAP's page N means items (N-1)*size+1 .. N*size.
         let size = PAGE_SIZE.min(window.max - listed.len()).max(1);
-        for page in 1.. {
+        for page in 1..=Paging::pages_needed(window.max, size) {
+            if !paging.may_call() {
+                break 'intervals;
+            }
             let body = match client.campaign_ids(interval, size, page).await {
                 Ok(body) => body,
                 Err(e) if matches!(e.code, ErrorCode::Unauthorized) => return Err(e),
@@ -163,6 +167,7 @@ pub(crate) async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
                 _ => Vec::new(),
             };
             let got = items.len();
+            let before = listed.len();
             for item in items {
                 if let Value::Object(item) = item {
                     let id = text(field(&item, &["id"]));
@@ -174,7 +179,10 @@ pub(crate) async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
                     break 'intervals;
                 }
             }
-            if got < size {
+            if !paging.goes_on(got, listed.len() - before, size) {
+                if paging.note().is_some() {
+                    break 'intervals;
+                }
                 break;
             }
         }
@@ -199,7 +207,12 @@ pub(crate) async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
             }
         }
     }
-    Ok(outcome(&window, listed, errors, calls, intervals_missed))
+    let mut outcome = outcome(&window, listed, errors, calls, intervals_missed);
+    if let Some(note) = paging.note() {
+        outcome.output_message.push('\n');
+        outcome.output_message.push_str(&note);
+    }
+    Ok(outcome)
 }
 
 fn is_unreachable(e: &Error) -> bool {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::future::Future;
 
-use super::context::{ActionDef, ActionInfo, Context, Outcome};
+use super::context::{ActionDef, ActionInfo, Context, Outcome, Paging};
 use super::tap_fields::{field, names, text};
 
 use crate::error::{Error, Result};
@@ -91,6 +91,12 @@ impl List {
             List::TopClickers => "top-clickers",
         }
     }
+    fn endpoint(self) -> &'static str {
+        match self {
+            List::VeryAttacked => "/v2/people/vap",
+            List::TopClickers => "/v2/people/top-clickers",
+        }
+    }
     fn title(self) -> &'static str {
         match self {
             List::VeryAttacked => "Very Attacked People",
@@ -160,7 +166,12 @@ pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Out
     let mut body: Option<Map<String, Value>> = None;
     let mut users: Vec<Value> = Vec::new();
     let mut errors = Vec::new();
-    for page in 1.. {
+    let mut paging = Paging::new(list.endpoint());
+    let mut seen = HashSet::default();
+    for page in 1..=Paging::pages_needed(max, size) {
+        if !paging.may_call() {
+            break;
+        }
         let mut answer = match client.people(list.path(), window, size, page).await {
             Ok(answer) => answer,
             // Nothing fetched yet: the action has nothing to report.
@@ -171,16 +182,18 @@ pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Out
             }
         };
         // Taken in place, so that TAP's field order survives in the JSON result.
-        let got = match answer.get_mut("users").map(Value::take) {
+        let (got, new) = match answer.get_mut("users").map(Value::take) {
             Some(Value::Array(page_users)) => {
                 let got = page_users.len();
-                users.extend(page_users);
-                got
+                let before = users.len();
+                // A user seen on an earlier page (a server ignoring `page`) is not listed twice.
+                users.extend(page_users.into_iter().filter(|u| seen.insert(user_key(u))));
+                (got, users.len() - before)
             }
-            _ => 0,
+            _ => (0, 0),
         };
         body.get_or_insert(answer);
-        if users.len() >= max || got < size {
+        if users.len() >= max || !paging.goes_on(got, new, size) {
             break;
         }
     }
@@ -210,6 +223,10 @@ pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Out
     if !errors.is_empty() {
         message
             .push_str("\nThe list is incomplete: a later page could not be fetched (see errors).");
+    }
+    if let Some(note) = paging.note() {
+        message.push('\n');
+        message.push_str(&note);
     }
     let found = !users.is_empty();
     let mut json = body.unwrap_or_default();
@@ -304,6 +321,21 @@ fn row(list: List, user: &Map<String, Value>) -> Vec<String> {
         text(stats.and_then(|s| field(s, &[score]))),
         families(stats, count),
     ]
+}
+
+/// What tells two users apart: their identity's GUID, else their e-mail addresses, else the whole
+/// entry.
+fn user_key(user: &Value) -> String {
+    let identity = user.get("identity");
+    let guid = text(identity.and_then(|i| i.get("guid")));
+    if !guid.is_empty() {
+        return format!("guid\n{guid}");
+    }
+    let emails = text(identity.and_then(|i| i.get("emails")));
+    if !emails.is_empty() {
+        return format!("emails\n{emails}");
+    }
+    format!("entry\n{user}")
 }
 
 /// A USERUNIQNAME per distinct e-mail address, carrying the user's statistics.

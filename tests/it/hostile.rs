@@ -245,3 +245,83 @@ async fn tap_strings_reach_the_case_wall_escaped_and_without_controls() {
     assert!(!insight["content"].to_string().contains("<script>"));
     assert_envelope!("tap_strings_cleaned", run);
 }
+
+/// Runs `request` with the clock pinned, as the list tests do.
+async fn run_at_now(request: serde_json::Value) -> Run {
+    run_with(
+        &[],
+        request.to_string().as_bytes(),
+        &[("PROOFPOINT_TAP_NOW", "2021-03-25T12:00:00Z")],
+    )
+    .await
+}
+
+fn users(range: std::ops::Range<usize>) -> serde_json::Value {
+    let users: Vec<serde_json::Value> = range
+        .map(|i| {
+            json!({"identity": {"guid": format!("g-{i}"), "emails": [format!("u{i}@example.com")]},
+                        "threatStatistics": {"attackIndex": 10, "families": []}})
+        })
+        .collect();
+    json!({"users": users, "totalVapUsers": 100000})
+}
+
+#[tokio::test]
+async fn paging_traps_are_left_after_a_few_calls() {
+    // Campaign ids without ids: the page adds nothing, however full it is.
+    let stub = Stub::start(|_| {
+        let campaigns: Vec<serde_json::Value> = (0..200)
+            .map(|_| json!({"lastUpdatedAt": "2021-03-25T11:00:00Z"}))
+            .collect();
+        Reply::json(200, json!({"campaigns": campaigns}).to_string())
+    })
+    .await;
+    let run = run_at_now(json!({"action": "list_campaigns", "parameters": {"time_frame": "Last Week", "max_campaigns": 200},
+                                "configuration": config(&stub.uri)}))
+    .await;
+    assert_eq!(stub.count("/v2/campaign/ids"), 1, "{}", run.stdout);
+    assert_envelope!("paging_items_without_ids", run);
+
+    // A server that ignores `page` and repeats one user: the second page adds nothing.
+    let stub = Stub::start(|_| {
+        let one = users(0..1)["users"][0].clone();
+        Reply::json(200, json!({"users": vec![one; 200]}).to_string())
+    })
+    .await;
+    let run = run_at_now(
+        json!({"action": "get_vaps", "parameters": {"max_users": 1000},
+                                "configuration": config(&stub.uri)}),
+    )
+    .await;
+    assert_eq!(stub.count("/v2/people/vap"), 2, "{}", run.stdout);
+    assert_eq!(
+        run.envelope["json_result"]["users"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_envelope!("paging_page_ignored", run);
+
+    // A list without end: new users on every page, until the call limit.
+    let next = Arc::new(AtomicUsize::new(0));
+    let stub = Stub::start(move |_| {
+        let first = next.fetch_add(200, Ordering::SeqCst);
+        Reply::json(200, users(first..first + 200).to_string())
+    })
+    .await;
+    let run = run_at_now(
+        json!({"action": "get_top_clickers", "parameters": {"max_users": 10000},
+                                "configuration": config(&stub.uri)}),
+    )
+    .await;
+    assert_eq!(stub.count("/v2/people/top-clickers"), 20, "{}", run.stdout);
+    assert!(
+        run.envelope["output_message"]
+            .as_str()
+            .unwrap()
+            .ends_with("Paging stopped after 20 calls of /v2/people/top-clickers, the most one run makes; the list may be incomplete."),
+        "{}",
+        run.stdout
+    );
+}
