@@ -9,6 +9,7 @@ mod actions;
 pub mod cli;
 mod config;
 mod error;
+mod input;
 mod logging;
 pub mod manifest;
 mod params;

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use crate::actions::{failure_message, name_list, Action, Context, Outcome};
 use crate::config::Config;
 use crate::error::{Error, ErrorCode};
+use crate::input::{self, Input};
 use crate::params::time_window;
 use crate::protocol::request::{self, Echo};
 use crate::protocol::{scope, write, Envelope, ExecutionState, Metrics, RawParams};
@@ -57,8 +58,9 @@ pub fn run_stdio(cli_action: Option<&str>, pretty: bool) -> ExitStatus {
     if std::io::stdin().is_terminal() {
         eprintln!("proofpoint-tap: reading one JSON request from stdin (end with Ctrl-D)");
     }
-    let envelope = catching(|| match request::read_input(std::io::stdin().lock()) {
-        Ok(input) => execute(input, cli_action, &|k| std::env::var(k).ok()),
+    let envelope = catching(|| match input::read_stdin(DEADLINE_MARGIN) {
+        Ok(Input::Ended(bytes)) => execute(bytes, cli_action, &|k| std::env::var(k).ok()),
+        Ok(Input::CutAtDeadline(bytes)) => cut_at_deadline(bytes, cli_action),
         Err(e) => rejected(e),
     });
     let written = ExitStatus::of_output(write::envelope_to_stdout(&envelope, pretty));
@@ -323,6 +325,42 @@ fn envelope(echo: Echo, action: Option<Action>, outcome: Outcome, metrics: Metri
         errors: outcome.errors,
         metrics,
     }
+}
+
+/// The envelope of a request whose stdin was still open at its deadline: nothing was run. A
+/// complete request is `timed_out` with `deadline_exceeded`; an incomplete one with
+/// `invalid_request`, since it could not have run anyway.
+fn cut_at_deadline(bytes: Vec<u8>, cli_action: Option<&str>) -> Envelope {
+    let text = request::text(bytes).map(Arc::new);
+    let parsed = text.as_ref().ok().map(|text| request::parse(text));
+    let (echo, error) = match parsed {
+        Some(Ok(request)) => (
+            request.echo(),
+            Error::new(
+                ErrorCode::DeadlineExceeded,
+                "stdin was still open at the execution deadline, so the request never ended and nothing was done; close stdin after the request",
+            ),
+        ),
+        Some(Err(rejected)) => (
+            rejected.1,
+            Error::invalid_request(
+                "The request was not complete when the execution deadline came: stdin stayed open with only part of a request on it.",
+            ),
+        ),
+        None => (
+            Echo::default(),
+            Error::invalid_request(
+                "The request was not complete when the execution deadline came: stdin stayed open with only part of a request on it.",
+            ),
+        ),
+    };
+    let mut echo = echo;
+    echo.action = cli_action.map(str::to_owned).or(echo.action);
+    let action = echo.action.as_deref().and_then(Action::resolve);
+    let message = failure_message(action.map(|a| a.info().display_name), &error);
+    let mut outcome = Outcome::failed(error, message);
+    outcome.state = ExecutionState::TimedOut;
+    envelope(echo, action, outcome, Metrics::default())
 }
 
 /// The envelope for input that never reached [`execute`] (stdin unreadable).

@@ -5,7 +5,6 @@
 //! failure envelope can still be matched to its case.
 
 use std::fmt;
-use std::io::Read;
 
 use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
@@ -13,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, ErrorCode};
 
 /// One action request, as a SOAR platform sends it. Unknown top-level fields are ignored.
 // The parameters stay raw JSON text borrowed from the request (`'a`): each is read into its
@@ -207,20 +206,6 @@ where
 
 /// The largest request accepted.
 pub(crate) const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
-
-/// Reads stdin (or any reader) up to one byte past the limit, so an oversized request is noticed
-/// without reading all of it.
-pub(crate) fn read_input(reader: impl Read) -> Result<Vec<u8>> {
-    // Requests of megabytes (bulk URL lists) are read without repeated regrowth.
-    let mut buf = Vec::with_capacity(1 << 20);
-    reader
-        .take(MAX_REQUEST_BYTES as u64 + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| {
-            Error::invalid_request(format!("The request could not be read from stdin: {e}."))
-        })?;
-    Ok(buf)
-}
 
 /// The fields echoed into the envelope, as far as they could be read.
 #[derive(Debug, Clone, Default, PartialEq)]

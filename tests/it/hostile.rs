@@ -325,3 +325,71 @@ async fn paging_traps_are_left_after_a_few_calls() {
         run.stdout
     );
 }
+
+/// Writes `request` to the binary's stdin and leaves stdin open; the envelope and how long after
+/// the deadline it came (negative: before).
+async fn with_stdin_left_open(request: &str, deadline_ms: u64) -> (Run, i64) {
+    use std::process::Stdio;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_proofpoint-tap"))
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(request.as_bytes()).await.unwrap();
+    stdin.flush().await.unwrap();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("an envelope while stdin is still open")
+        .unwrap();
+    let late_ms = unix_ms() as i64 - deadline_ms as i64;
+    drop(stdin);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let run = Run {
+        envelope: serde_json::from_str(&stdout).expect("one JSON envelope"),
+        stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.status.code().unwrap(),
+    };
+    (run, late_ms)
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[tokio::test]
+async fn a_stdin_never_closed_stops_at_the_deadline() {
+    let deadline = unix_ms() + 2500;
+    let complete = json!({"action": "ping", "case_id": "41", "execution_deadline_unix_time_ms": deadline,
+                          "configuration": {"api_root": "http://127.0.0.1:1"}});
+    let (run, late_ms) = with_stdin_left_open(&complete.to_string(), deadline).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.envelope["execution_state"], "timed_out");
+    assert_eq!(run.envelope["errors"][0]["code"], "deadline_exceeded");
+    assert!(
+        late_ms < 0,
+        "the envelope came {late_ms} ms after the deadline"
+    );
+    assert!(late_ms > -1500, "it came too early: {late_ms} ms");
+    assert_envelope!("stdin_open_complete", run);
+
+    let deadline = unix_ms() + 2500;
+    let partial = format!(
+        r#"{{"execution_deadline_unix_time_ms": {deadline}, "action": "ping", "case_id": "42", "parame"#
+    );
+    let (run, late_ms) = with_stdin_left_open(&partial, deadline).await;
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert_eq!(run.envelope["execution_state"], "timed_out");
+    assert_eq!(run.envelope["errors"][0]["code"], "invalid_request");
+    assert!(
+        late_ms < 0,
+        "the envelope came {late_ms} ms after the deadline"
+    );
+    assert_envelope!("stdin_open_incomplete", run);
+}
