@@ -11,6 +11,8 @@ use super::tap_fields::{field, flag_text, text};
 use crate::error::{Error, Result};
 use crate::params::{fold_choice, parameters, Integer, List, Parameters};
 use crate::protocol::Table;
+use crate::tap::{member_of, TapObject};
+use serde_json::value::RawValue;
 
 /// Evidence types TAP reports.
 pub(crate) const EVIDENCE_TYPES: &[&str] = &[
@@ -138,12 +140,7 @@ impl Filter {
     /// The evidence of every report of a `/v2/forensics` body that passes the filter, in TAP's
     /// order, at most the limit, merged into one list; with the first report's `scope`, `id` and
     /// `name` (or the given defaults when there is no report).
-    pub(crate) fn apply(
-        &self,
-        body: Map<String, Value>,
-        default_id: &str,
-        default_name: &str,
-    ) -> Value {
+    pub(crate) fn apply(&self, body: TapObject, default_id: &str, default_name: &str) -> Value {
         let mut reports = self.filter_reports(body);
         let first = reports.first().and_then(Value::as_object);
         let meta = |keys: &[&str], default: &str| {
@@ -172,39 +169,37 @@ impl Filter {
 
 impl Filter {
     /// The reports of a `/v2/forensics` body, each with its own fields and only the evidence that
-    /// passes the filter; the limit counts across all reports of the body. Evidence is moved out.
-    pub(crate) fn filter_reports(&self, mut body: Map<String, Value>) -> Vec<Value> {
-        let reports = match body.remove("reports") {
-            Some(Value::Array(reports)) => reports,
-            _ => Vec::new(),
-        };
+    /// passes the filter; the limit counts across all reports of the body. Only the evidence kept
+    /// is parsed: the rest of a report's list is looked at for its type and no further.
+    pub(crate) fn filter_reports(&self, body: TapObject) -> Vec<Value> {
+        let reports: Vec<TapObject> = body
+            .raw(&["reports"])
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default();
+        drop(body);
         let mut left = self.limit;
         reports
             .into_iter()
-            .filter_map(|report| match report {
-                Value::Object(mut report) => {
-                    // Taken in place: removing the key would reorder the report's fields.
-                    let items = match report.get_mut("forensics").map(Value::take) {
-                        Some(Value::Array(items)) => items,
-                        _ => Vec::new(),
-                    };
-                    let kept: Vec<Value> = items
-                        .into_iter()
-                        .filter(|item| {
-                            let kind = item
-                                .as_object()
-                                .and_then(|o| field(o, &["type"]))
-                                .map(|v| text(Some(v)))
-                                .unwrap_or_default();
-                            self.keeps(&kind)
-                        })
-                        .take(left)
-                        .collect();
-                    left -= kept.len();
-                    report.insert("forensics".into(), Value::Array(kept));
-                    Some(Value::Object(report))
-                }
-                _ => None,
+            .map(|mut report| {
+                let items: Vec<Box<RawValue>> = report
+                    .take("forensics")
+                    .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                    .unwrap_or_default();
+                let kept: Vec<Value> = items
+                    .iter()
+                    .filter(|item| {
+                        let kind = member_of(item, &["type"])
+                            .map(|v| text(Some(&v)))
+                            .unwrap_or_default();
+                        self.keeps(&kind)
+                    })
+                    .take(left)
+                    .filter_map(|item| serde_json::from_str(item.get()).ok())
+                    .collect();
+                left -= kept.len();
+                // In its place: the report's fields keep TAP's order.
+                report.insert("forensics", &kept);
+                Value::Object(report.to_map())
             })
             .collect()
     }
@@ -275,7 +270,7 @@ mod tests {
         Filter::new(&List::Text(types.into()), limit, "\"F\"", "\"L\"")
     }
 
-    fn body() -> Map<String, Value> {
+    fn body() -> TapObject {
         serde_json::from_str(include_str!("../../tests/fixtures/forensics_campaign.json")).unwrap()
     }
 
@@ -313,7 +308,7 @@ mod tests {
 
     #[test]
     fn no_report_and_no_what() {
-        let empty = Map::new();
+        let empty = TapObject::default();
         let v = filter("url", 5)
             .unwrap()
             .apply(empty.clone(), "cid", "cname");

@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::params::parameters;
 use crate::params::{Flag, List};
 use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Table};
+use crate::tap::TapObject;
 use foldhash::HashSet;
 
 /// Get Campaign, as the registry lists it.
@@ -121,8 +122,8 @@ fn plan(params: Params) -> Result<Plan> {
 /// What was fetched for one campaign.
 struct Fetched {
     id: String,
-    campaign: Result<Map<String, Value>>,
-    forensics: Option<Result<Map<String, Value>>>,
+    campaign: Result<TapObject>,
+    forensics: Option<Result<TapObject>>,
 }
 
 /// Runs Get Campaign.
@@ -181,13 +182,15 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
                 continue;
             }
         };
-        let name = text(field(&campaign, &["name"]));
+        // What is read of the campaign; the rest (its members above all) passes through raw.
+        let view = campaign.view(&VIEWED);
+        let name = text(field(&view, &["name"]));
         let name = if name.is_empty() { id.clone() } else { name };
         if let (Some(filter), Some(forensics)) = (&plan.forensics, forensics) {
             let body = match forensics {
                 Ok(body) => body,
                 // A campaign without forensics: TAP answers 404; report no evidence.
-                Err(e) if e.code == ErrorCode::NotFound => Map::new(),
+                Err(e) if e.code == ErrorCode::NotFound => TapObject::default(),
                 Err(e) => {
                     errors.push(
                         Error::new(
@@ -200,21 +203,21 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
                         .with_subject(id.clone())
                         .into(),
                     );
-                    Map::new()
+                    TapObject::default()
                 }
             };
             let evidence = filter.apply(body, &id, &name);
             if let Some(items) = evidence["forensics"].as_array().filter(|i| !i.is_empty()) {
                 evidence_tables.push(evidence::table(format!("Campaign {id} Evidence"), items));
             }
-            campaign.insert("forensics".into(), evidence);
+            campaign.insert("forensics", &evidence);
         }
-        details.push(details_row(&campaign, &name));
+        details.push(details_row(&view, &name));
         if plan.insights {
             // The title is TAP text too: escaped like the body.
             insights.push(Insight::general_html(
                 html_escape(&name),
-                insight_html(&campaign, &name),
+                insight_html(&view, &name),
             ));
         }
         if plan.entities {
@@ -222,7 +225,7 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
             extra.insert("campaign_id".into(), json!(id));
             entities.push(Entity::new(name, "THREATCAMPAIGN", extra));
         }
-        json.push(Value::Object(campaign));
+        json.push(campaign);
         found.push(id);
     }
 
@@ -251,7 +254,9 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
     }];
     tables.extend(evidence_tables);
     Ok(Outcome {
-        json_result: Some(JsonResult::Value(Value::Array(json))),
+        json_result: serde_json::value::to_raw_value(&json)
+            .ok()
+            .map(JsonResult::Raw),
         insights,
         entities,
         tables,
@@ -259,6 +264,19 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
         ..Outcome::completed(true, message)
     })
 }
+
+/// The members of a campaign the details row and the insight read.
+const VIEWED: [&str; 9] = [
+    "name",
+    "description",
+    "startDate",
+    "start_date",
+    "families",
+    "malware",
+    "techniques",
+    "actors",
+    "brands",
+];
 
 const DETAIL_COLUMNS: [&str; 8] = [
     "Name",

@@ -19,6 +19,7 @@ use crate::params::parameters;
 use crate::params::time_window::{self, TimeFrame, TimeWindow};
 use crate::params::{Flag, Integer};
 use crate::protocol::{ErrorEntry, JsonResult, Table};
+use crate::tap::TapObject;
 use foldhash::HashSet;
 
 /// List Campaigns, as the registry lists it.
@@ -191,23 +192,23 @@ pub(crate) async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     let calls = (ctx.http_requests.load(Ordering::Relaxed) - sent_before) as usize;
     // Errors so far are about intervals; detail errors below are about single campaigns.
     let intervals_missed = !errors.is_empty();
+    // A campaign's details pass through as TAP sent them, never parsed whole.
+    let mut details: Vec<Option<TapObject>> = vec![None; listed.len()];
     if params.fetch_details.0 && !listed.is_empty() {
         let slots = ctx.request_slots();
         let ids: Vec<String> = listed.iter().map(|c| text(field(c, &["id"]))).collect();
-        let details = join_all(ids.iter().map(|id| slots.run(client.campaign(id)))).await;
-        if let Some(fatal) = fatal_error(details.iter().map(|d| d.as_ref().err())) {
+        let fetched = join_all(ids.iter().map(|id| slots.run(client.campaign(id)))).await;
+        if let Some(fatal) = fatal_error(fetched.iter().map(|d| d.as_ref().err())) {
             return Err(fatal);
         }
-        for ((item, id), detail) in listed.iter_mut().zip(&ids).zip(details) {
+        for ((slot, id), detail) in details.iter_mut().zip(&ids).zip(fetched) {
             match detail {
-                Ok(detail) => {
-                    item.insert("details".into(), Value::Object(detail));
-                }
+                Ok(detail) => *slot = Some(detail),
                 Err(e) => errors.push(e.with_subject(id.clone()).into()),
             }
         }
     }
-    let mut outcome = outcome(&window, listed, errors, calls, intervals_missed);
+    let mut outcome = outcome(&window, listed, details, errors, calls, intervals_missed);
     if let Some(note) = paging.note() {
         outcome.output_message.push('\n');
         outcome.output_message.push_str(&note);
@@ -222,6 +223,7 @@ fn is_unreachable(e: &Error) -> bool {
 fn outcome(
     window: &Window,
     listed: Vec<Map<String, Value>>,
+    details: Vec<Option<TapObject>>,
     errors: Vec<ErrorEntry>,
     calls: usize,
     intervals_missed: bool,
@@ -249,24 +251,25 @@ fn outcome(
             "\nThe list is incomplete: some intervals could not be queried (see errors).",
         );
     }
-    let with_details = listed.iter().any(|c| c.contains_key("details"));
+    let with_details = details.iter().any(Option::is_some);
     let mut columns = vec!["ID", "Last Updated At"];
     if with_details {
         columns.extend(["Name", "Start Date"]);
     }
     let rows = listed
         .iter()
-        .map(|c| {
+        .zip(&details)
+        .map(|(c, detail)| {
             let mut row = vec![text(field(c, &["id"])), text(field(c, &["lastUpdatedAt"]))];
             if with_details {
-                let details = c.get("details").and_then(Value::as_object);
+                let view = detail.as_ref().map(|d| d.view(&["name", "startDate"]));
                 row.push(
-                    details
+                    view.as_ref()
                         .map(|d| text(field(d, &["name"])))
                         .unwrap_or_default(),
                 );
                 row.push(
-                    details
+                    view.as_ref()
                         .map(|d| text(field(d, &["startDate"])))
                         .unwrap_or_default(),
                 );
@@ -285,13 +288,35 @@ fn outcome(
     };
     let found = !listed.is_empty();
     Outcome {
-        json_result: Some(JsonResult::Value(Value::Array(
-            listed.into_iter().map(Value::Object).collect(),
-        ))),
+        json_result: json_result(listed, details),
         tables,
         errors,
         ..Outcome::completed(found, message)
     }
+}
+
+/// The listed campaigns, each with its details (when fetched) as TAP sent them.
+fn json_result(
+    listed: Vec<Map<String, Value>>,
+    details: Vec<Option<TapObject>>,
+) -> Option<JsonResult> {
+    let items: Vec<TapObject> = listed
+        .into_iter()
+        .zip(details)
+        .map(|(item, detail)| {
+            let mut object: TapObject = serde_json::to_string(&item)
+                .ok()
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_default();
+            if let Some(detail) = detail {
+                object.insert("details", &detail);
+            }
+            object
+        })
+        .collect();
+    serde_json::value::to_raw_value(&items)
+        .ok()
+        .map(JsonResult::Raw)
 }
 
 #[cfg(test)]

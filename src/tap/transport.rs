@@ -508,6 +508,28 @@ fn host_port(url: &Url) -> String {
     }
 }
 
+/// Bodies at least this large are parsed on the blocking pool.
+const PARSE_ELSEWHERE_BYTES: usize = 1 << 20;
+
+/// Parses a TAP body as [`parse_json`] does; a large one on the blocking pool, so that the
+/// deadline timer can still fire while it is read (a 32 MiB answer takes a good part of a second).
+pub(crate) async fn parse_json_off_thread<T>(body: Vec<u8>) -> Result<T>
+where
+    T: DeserializeOwned + Send + 'static,
+{
+    if body.len() < PARSE_ELSEWHERE_BYTES {
+        return parse_json(&body);
+    }
+    tokio::task::spawn_blocking(move || parse_json(&body))
+        .await
+        .unwrap_or_else(|e| {
+            Err(Error::new(
+                ErrorCode::Internal,
+                format!("reading TAP's answer stopped unexpectedly: {e}"),
+            ))
+        })
+}
+
 /// Parses a TAP body, mapping failure to `invalid_response`.
 pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| {

@@ -1,7 +1,12 @@
 //! TAP's answers where the runner looks inside them. Everything else passes through as TAP sent
 //! it; fields TAP adds are kept, not dropped.
 
-use serde::Deserialize;
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// The body of `POST /v2/url/decode`.
@@ -30,4 +35,147 @@ pub(crate) struct DecodedItem {
     /// Everything else TAP sent (`messageGuid`, `clusterName`, `recipientEmail`, ...).
     #[serde(flatten)]
     pub(crate) extra: Map<String, Value>,
+}
+
+/// A JSON object as TAP sent it, each member kept as its raw JSON text. The runner parses only the
+/// members it reads and passes the rest through untouched: a 32 MiB campaign stays about 32 MiB,
+/// not a tree of values many times its size.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TapObject(Vec<(String, Box<RawValue>)>);
+
+impl TapObject {
+    /// A member by its name or one of its drifted spellings: an exact match first, then one that
+    /// differs in case only; a `null` member counts as absent.
+    pub(crate) fn raw(&self, names: &[&str]) -> Option<&RawValue> {
+        let exact = names
+            .iter()
+            .find_map(|n| self.0.iter().find(|(k, _)| k == n));
+        let found = exact.or_else(|| {
+            self.0
+                .iter()
+                .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+        });
+        found.map(|(_, v)| &**v).filter(|v| v.get() != "null")
+    }
+
+    /// The members whose names match any of `names` (in any case), parsed, under TAP's keys and in
+    /// TAP's order: what the runner reads of the object, and no more.
+    pub(crate) fn view(&self, names: &[&str]) -> Map<String, Value> {
+        self.0
+            .iter()
+            .filter(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+            .filter_map(|(k, v)| Some((k.clone(), serde_json::from_str(v.get()).ok()?)))
+            .collect()
+    }
+
+    /// Sets a member, in place when it exists (as a map keeps its order), else at the end.
+    pub(crate) fn insert(&mut self, key: &str, value: &impl Serialize) {
+        let Ok(raw) = serde_json::value::to_raw_value(value) else {
+            return;
+        };
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some((_, v)) => *v = raw,
+            None => self.0.push((key.to_owned(), raw)),
+        }
+    }
+
+    /// Takes a member out, leaving `null` in its place (the order of the rest is kept).
+    pub(crate) fn take(&mut self, key: &str) -> Option<Box<RawValue>> {
+        let (_, v) = self.0.iter_mut().find(|(k, _)| k == key)?;
+        let null = RawValue::from_string("null".to_owned()).ok()?;
+        Some(std::mem::replace(v, null))
+    }
+
+    /// Every member, parsed: for a small object, once its big lists are cut down.
+    pub(crate) fn to_map(&self) -> Map<String, Value> {
+        self.0
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), serde_json::from_str(v.get()).ok()?)))
+            .collect()
+    }
+}
+
+impl<'de> Deserialize<'de> for TapObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = TapObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TapObject, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, Box<RawValue>>()? {
+                    members.push(member);
+                }
+                Ok(TapObject(members))
+            }
+        }
+        d.deserialize_map(Members)
+    }
+}
+
+impl Serialize for TapObject {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+/// The value of the member `names` of the JSON object `raw`, read without parsing the others
+/// (each is skipped as it is read); an exact match first, then one that differs in case only.
+pub(crate) fn member_of(raw: &RawValue, names: &[&str]) -> Option<Value> {
+    struct Find<'n>(&'n [&'n str]);
+    impl<'de> Visitor<'de> for Find<'_> {
+        type Value = Option<Value>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut loose = None;
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if self.0.iter().any(|n| *n == key) {
+                    let value: Value = map.next_value()?;
+                    // Keep reading: the rest must be valid JSON too.
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    return Ok(Some(value).filter(|v| !v.is_null()));
+                }
+                if loose.is_none() && self.0.iter().any(|n| key.eq_ignore_ascii_case(n)) {
+                    loose = Some(map.next_value::<Value>()?).filter(|v| !v.is_null());
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(loose)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    serde::Deserializer::deserialize_map(&mut de, Find(names))
+        .ok()
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_stay_raw_until_read() {
+        let mut o: TapObject =
+            serde_json::from_str(r#"{"Name": "n", "big": [1, 2.50, {"x": null}], "nul": null}"#)
+                .unwrap();
+        assert_eq!(o.raw(&["name"]).map(RawValue::get), Some(r#""n""#));
+        assert!(o.raw(&["nul"]).is_none());
+        assert_eq!(o.view(&["name", "missing"]).len(), 1);
+        o.insert("big", &serde_json::json!({"replaced": true}));
+        o.insert("added", &1);
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"Name":"n","big":{"replaced":true},"nul":null,"added":1}"#
+        );
+        let raw: Box<RawValue> =
+            serde_json::from_str(r#"{"Type": "url", "type": "file", "what": {}}"#).unwrap();
+        assert_eq!(member_of(&raw, &["type"]), Some(serde_json::json!("file")));
+        let raw: Box<RawValue> = serde_json::from_str(r#"{"TYPE": "url"}"#).unwrap();
+        assert_eq!(member_of(&raw, &["type"]), Some(serde_json::json!("url")));
+    }
 }
