@@ -274,6 +274,9 @@ fn run_action(action: Action, ctx: &Context, parameters: RawParams<'_>) -> Outco
             },
         }
     });
+    // Parsing abandoned at the deadline may still be running on the blocking pool: not waited
+    // for, the process ends with the envelope.
+    runtime.shutdown_background();
     match result {
         Ok(outcome) => outcome,
         Err(error) => {

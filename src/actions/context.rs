@@ -91,6 +91,33 @@ impl Context {
         }
     }
 
+    /// Runs CPU-bound `work` (reading a big answer) on the blocking pool, so that the deadline
+    /// timer can still fire meanwhile; at the deadline it counts as not finished
+    /// (`deadline_exceeded`), and is left to end on its own.
+    pub(crate) async fn off_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let running = tokio::task::spawn_blocking(work);
+        let joined = match self.deadline {
+            None => running.await,
+            Some(deadline) => tokio::time::timeout_at(deadline, running)
+                .await
+                .map_err(|_| {
+                    Error::new(
+                        ErrorCode::DeadlineExceeded,
+                        "not finished before the execution deadline (reading the answer took too long)",
+                    )
+                })?,
+        };
+        joined.map_err(|e| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("reading TAP's answer stopped unexpectedly: {e}"),
+            )
+        })
+    }
+
     /// The slots for TAP requests in flight in this run: `max_concurrency` of them.
     pub(crate) fn request_slots(&self) -> RequestSlots {
         RequestSlots(tokio::sync::Semaphore::new(self.config.max_concurrency))

@@ -4,8 +4,8 @@
 use std::fmt;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::tap_fields::{field, flag_text, text};
 use crate::error::{Error, Result};
@@ -140,11 +140,14 @@ impl Filter {
     /// The evidence of every report of a `/v2/forensics` body that passes the filter, in TAP's
     /// order, at most the limit, merged into one list; with the first report's `scope`, `id` and
     /// `name` (or the given defaults when there is no report).
-    pub(crate) fn apply(&self, body: TapObject, default_id: &str, default_name: &str) -> Value {
-        let mut reports = self.filter_reports(body);
-        let first = reports.first().and_then(Value::as_object);
+    pub(crate) fn apply(&self, body: TapObject, default_id: &str, default_name: &str) -> Evidence {
+        let reports = self.filter_reports(body);
+        let first = reports
+            .first()
+            .map(|r| r.object.view(&["scope", "id", "name"]));
         let meta = |keys: &[&str], default: &str| {
             first
+                .as_ref()
                 .and_then(|r| field(r, keys))
                 .map(|v| text(Some(v)))
                 .filter(|s| !s.is_empty())
@@ -155,23 +158,55 @@ impl Filter {
             meta(&["id"], default_id),
             meta(&["name"], default_name),
         );
-        let kept: Vec<Value> = reports
-            .iter_mut()
-            .filter_map(|r| match r.get_mut("forensics").map(Value::take) {
-                Some(Value::Array(items)) => Some(items),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        json!({"scope": scope, "id": id, "name": name, "forensics": kept})
+        let mut evidence = Evidence {
+            scope,
+            id,
+            name,
+            forensics: Vec::new(),
+            views: Vec::new(),
+        };
+        for report in reports {
+            evidence.forensics.extend(report.kept);
+            evidence.views.extend(report.views);
+        }
+        evidence
+    }
+}
+
+/// The evidence of one campaign or threat, as Get Campaign returns it: the kept items as TAP sent
+/// them, and a view of each for the tables and entities.
+#[derive(Debug, Serialize)]
+pub(crate) struct Evidence {
+    scope: String,
+    id: String,
+    name: String,
+    forensics: Vec<Box<RawValue>>,
+    /// What tables and entities read of each kept item, in the same order.
+    #[serde(skip)]
+    pub(crate) views: Vec<Value>,
+}
+
+/// One report of a `/v2/forensics` body, with only the evidence the filter keeps.
+#[derive(Debug)]
+pub(crate) struct Report {
+    /// The report as TAP sent it, its `forensics` the kept items.
+    pub(crate) object: TapObject,
+    kept: Vec<Box<RawValue>>,
+    /// What tables and entities read of each kept item, in the same order.
+    pub(crate) views: Vec<Value>,
+}
+
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.object.serialize(s)
     }
 }
 
 impl Filter {
     /// The reports of a `/v2/forensics` body, each with its own fields and only the evidence that
-    /// passes the filter; the limit counts across all reports of the body. Only the evidence kept
-    /// is parsed: the rest of a report's list is looked at for its type and no further.
-    pub(crate) fn filter_reports(&self, body: TapObject) -> Vec<Value> {
+    /// passes the filter; the limit counts across all reports of the body. No item is parsed
+    /// whole: each is looked at for its type, and a kept one for what the tables read.
+    pub(crate) fn filter_reports(&self, body: TapObject) -> Vec<Report> {
         let reports: Vec<TapObject> = body
             .raw(&["reports"])
             .and_then(|raw| serde_json::from_str(raw.get()).ok())
@@ -180,13 +215,13 @@ impl Filter {
         let mut left = self.limit;
         reports
             .into_iter()
-            .map(|mut report| {
-                let items: Vec<Box<RawValue>> = report
+            .map(|mut object| {
+                let items: Vec<Box<RawValue>> = object
                     .take("forensics")
                     .and_then(|raw| serde_json::from_str(raw.get()).ok())
                     .unwrap_or_default();
-                let kept: Vec<Value> = items
-                    .iter()
+                let kept: Vec<Box<RawValue>> = items
+                    .into_iter()
                     .filter(|item| {
                         let kind = member_of(item, &["type"])
                             .map(|v| text(Some(&v)))
@@ -194,15 +229,38 @@ impl Filter {
                         self.keeps(&kind)
                     })
                     .take(left)
-                    .filter_map(|item| serde_json::from_str(item.get()).ok())
                     .collect();
                 left -= kept.len();
                 // In its place: the report's fields keep TAP's order.
-                report.insert("forensics", &kept);
-                Value::Object(report.to_map())
+                object.insert("forensics", &kept);
+                let views = kept.iter().map(|item| item_view(item)).collect();
+                Report {
+                    object,
+                    kept,
+                    views,
+                }
             })
             .collect()
     }
+}
+
+/// What the evidence table and entities read of an item (its type, description, verdict,
+/// platforms, and the URL, path, hash and addresses of its `what`), parsed; the rest is not.
+fn item_view(item: &RawValue) -> Value {
+    let Ok(object) = serde_json::from_str::<TapObject>(item.get()) else {
+        return Value::Object(Map::new());
+    };
+    let mut view = object.view(&["type", "display", "note", "malicious", "platforms"]);
+    if let Some(what) = object
+        .raw(&["what"])
+        .and_then(|raw| serde_json::from_str::<TapObject>(raw.get()).ok())
+    {
+        view.insert(
+            "what".into(),
+            Value::Object(what.view(&["url", "path", "sha256", "ip", "ips"])),
+        );
+    }
+    Value::Object(view)
 }
 
 impl fmt::Display for Filter {
@@ -264,6 +322,8 @@ pub(crate) fn table<'a>(title: String, items: impl IntoIterator<Item = &'a Value
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn filter(types: &str, limit: i64) -> Result<Filter> {
@@ -274,7 +334,8 @@ mod tests {
         serde_json::from_str(include_str!("../../tests/fixtures/forensics_campaign.json")).unwrap()
     }
 
-    fn types(v: &Value) -> Vec<String> {
+    fn types(v: &Evidence) -> Vec<String> {
+        let v = serde_json::to_value(v).unwrap();
         v["forensics"]
             .as_array()
             .unwrap()
@@ -297,7 +358,7 @@ mod tests {
                 "dns"
             ]
         );
-        assert_eq!(all["scope"], "CAMPAIGN");
+        assert_eq!(serde_json::to_value(&all).unwrap()["scope"], "CAMPAIGN");
         let some = filter("URL, Redirect Chain", 50)
             .unwrap()
             .apply(body(), "x", "y");
@@ -313,7 +374,7 @@ mod tests {
             .unwrap()
             .apply(empty.clone(), "cid", "cname");
         assert_eq!(
-            v,
+            serde_json::to_value(&v).unwrap(),
             json!({"scope": "CAMPAIGN", "id": "cid", "name": "cname", "forensics": []})
         );
         let t = table("T".into(), &[json!({"type": "url", "malicious": 1})]);
@@ -340,10 +401,7 @@ mod tests {
     #[test]
     fn table_rows_from_the_sample() {
         let v = filter(DEFAULT_FILTER, 50).unwrap().apply(body(), "x", "y");
-        let t = table(
-            "Campaign x Evidence".into(),
-            v["forensics"].as_array().unwrap(),
-        );
+        let t = table("Campaign x Evidence".into(), &v.views);
         assert_eq!(t.rows[0][0], "file");
         assert_eq!(t.rows[0][6], "");
         assert_eq!(t.rows[3][6], "54.230.xx.xx");

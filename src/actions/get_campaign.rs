@@ -122,8 +122,63 @@ fn plan(params: Params) -> Result<Plan> {
 /// What was fetched for one campaign.
 struct Fetched {
     id: String,
-    campaign: Result<TapObject>,
+    campaign: Result<Read>,
+}
+
+/// A campaign as read: TAP's object (its evidence in place when fetched), what the tables and
+/// the insight read of it, and its evidence.
+struct Read {
+    campaign: TapObject,
+    view: Map<String, Value>,
+    name: String,
+    evidence_views: Vec<Value>,
+    forensics_error: Option<Error>,
+}
+
+/// Reads a fetched campaign and its forensics: CPU work for big answers, run off the runtime
+/// thread.
+fn read_campaign(
+    mut campaign: TapObject,
     forensics: Option<Result<TapObject>>,
+    filter: Option<&Filter>,
+    id: &str,
+) -> Read {
+    // What is read of the campaign; the rest (its members above all) passes through raw.
+    let view = campaign.view(&VIEWED);
+    let name = text(field(&view, &["name"]));
+    let name = if name.is_empty() { id.to_owned() } else { name };
+    let mut evidence_views = Vec::new();
+    let mut forensics_error = None;
+    if let (Some(filter), Some(forensics)) = (filter, forensics) {
+        let body = match forensics {
+            Ok(body) => body,
+            // A campaign without forensics: TAP answers 404; report no evidence.
+            Err(e) if e.code == ErrorCode::NotFound => TapObject::default(),
+            Err(e) => {
+                forensics_error = Some(
+                    Error::new(
+                        e.code,
+                        format!(
+                            "the campaign's forensics could not be fetched: {}",
+                            e.message
+                        ),
+                    )
+                    .with_subject(id.to_owned()),
+                );
+                TapObject::default()
+            }
+        };
+        let mut evidence = filter.apply(body, id, &name);
+        evidence_views = std::mem::take(&mut evidence.views);
+        campaign.insert("forensics", &evidence);
+    }
+    Read {
+        campaign,
+        view,
+        name,
+        evidence_views,
+        forensics_error,
+    }
 }
 
 /// Runs Get Campaign.
@@ -133,6 +188,7 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     // One set of request slots: a campaign and its forensics may run side by side.
     let slots = ctx.request_slots();
     let with_forensics = plan.forensics.is_some();
+    let filter = &plan.forensics;
     let fetches = plan.ids.iter().map(|id| {
         let slots = &slots;
         async move {
@@ -144,10 +200,17 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
                 Some(slots.run(client.campaign_forensics(id)).await)
             };
             let (campaign, forensics) = tokio::join!(campaign, forensics);
+            let read = match campaign {
+                Err(e) => Err(e),
+                Ok(campaign) => {
+                    let (filter, id) = (filter.clone(), id.clone());
+                    ctx.off_thread(move || read_campaign(campaign, forensics, filter.as_ref(), &id))
+                        .await
+                }
+            };
             Fetched {
                 id: id.clone(),
-                campaign: campaign.map_err(|e| e.with_subject(id.clone())),
-                forensics,
+                campaign: read.map_err(|e| e.with_subject(id.clone())),
             }
         }
     });
@@ -168,49 +231,27 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
     let mut details = Vec::new();
     let mut evidence_tables = Vec::new();
     let mut errors: Vec<ErrorEntry> = Vec::new();
-    for Fetched {
-        id,
-        campaign,
-        forensics,
-    } in fetched
-    {
-        let mut campaign = match campaign {
-            Ok(c) => c,
+    for Fetched { id, campaign } in fetched {
+        let Read {
+            campaign,
+            view,
+            name,
+            evidence_views,
+            forensics_error,
+        } = match campaign {
+            Ok(read) => read,
             Err(e) => {
                 missing.push(id);
                 errors.push(e.into());
                 continue;
             }
         };
-        // What is read of the campaign; the rest (its members above all) passes through raw.
-        let view = campaign.view(&VIEWED);
-        let name = text(field(&view, &["name"]));
-        let name = if name.is_empty() { id.clone() } else { name };
-        if let (Some(filter), Some(forensics)) = (&plan.forensics, forensics) {
-            let body = match forensics {
-                Ok(body) => body,
-                // A campaign without forensics: TAP answers 404; report no evidence.
-                Err(e) if e.code == ErrorCode::NotFound => TapObject::default(),
-                Err(e) => {
-                    errors.push(
-                        Error::new(
-                            e.code,
-                            format!(
-                                "the campaign's forensics could not be fetched: {}",
-                                e.message
-                            ),
-                        )
-                        .with_subject(id.clone())
-                        .into(),
-                    );
-                    TapObject::default()
-                }
-            };
-            let evidence = filter.apply(body, &id, &name);
-            if let Some(items) = evidence["forensics"].as_array().filter(|i| !i.is_empty()) {
-                evidence_tables.push(evidence::table(format!("Campaign {id} Evidence"), items));
-            }
-            campaign.insert("forensics", &evidence);
+        errors.extend(forensics_error.map(ErrorEntry::from));
+        if !evidence_views.is_empty() {
+            evidence_tables.push(evidence::table(
+                format!("Campaign {id} Evidence"),
+                &evidence_views,
+            ));
         }
         details.push(details_row(&view, &name));
         if plan.insights {

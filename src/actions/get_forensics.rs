@@ -4,7 +4,7 @@
 
 use futures_util::future::join_all;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::future::Future;
 
@@ -171,14 +171,21 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let client = ctx.client()?;
     let slots = ctx.request_slots();
     let fetches = ids.iter().map(|id| {
-        slots.run(async move {
-            match kind {
-                Kind::Threat { include_campaign } => {
-                    client.threat_forensics(id, include_campaign).await
-                }
-                Kind::Campaign => client.campaign_forensics(id).await,
-            }
-        })
+        let (filter, slots) = (filter.clone(), &slots);
+        async move {
+            let body = slots
+                .run(async move {
+                    match kind {
+                        Kind::Threat { include_campaign } => {
+                            client.threat_forensics(id, include_campaign).await
+                        }
+                        Kind::Campaign => client.campaign_forensics(id).await,
+                    }
+                })
+                .await?;
+            // Reading a big answer is CPU work: off the runtime thread, within the deadline.
+            ctx.off_thread(move || filter.filter_reports(body)).await
+        }
     });
     let fetched = join_all(fetches).await;
     if let Some(fatal) = fatal_error(fetched.iter().map(|r| r.as_ref().err())) {
@@ -193,7 +200,7 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let mut entities = Vec::new();
     let mut seen_entities = HashSet::default();
     for (id, result) in ids.iter().zip(fetched) {
-        let body = match result {
+        let reports = match result {
             Ok(body) => body,
             Err(e) => {
                 missing.push(id.as_str());
@@ -201,12 +208,7 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
                 continue;
             }
         };
-        let reports = filter.filter_reports(body);
-        let evidence: Vec<&Value> = reports
-            .iter()
-            .filter_map(|r| r.get("forensics").and_then(Value::as_array))
-            .flatten()
-            .collect();
+        let evidence: Vec<&Value> = reports.iter().flat_map(|r| &r.views).collect();
         if !evidence.is_empty() {
             tables.push(evidence::table(
                 format!("Forensics {id} Evidence"),
@@ -216,7 +218,11 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         if params.create_entities.0 {
             entities.extend(evidence_entities(&evidence, kind, id, &mut seen_entities));
         }
-        json.push(json!({"id": id, "scope": kind.scope(), "reports": reports}));
+        json.push(Forensics {
+            id: id.clone(),
+            scope: kind.scope(),
+            reports,
+        });
         found.push(id.as_str());
     }
 
@@ -241,12 +247,22 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         ));
     }
     Ok(Outcome {
-        json_result: Some(JsonResult::Value(Value::Array(json))),
+        json_result: serde_json::value::to_raw_value(&json)
+            .ok()
+            .map(JsonResult::Raw),
         entities,
         tables,
         errors,
         ..Outcome::completed(true, message)
     })
+}
+
+/// The forensics of one id, as the JSON result lists them.
+#[derive(Serialize)]
+struct Forensics {
+    id: String,
+    scope: &'static str,
+    reports: Vec<evidence::Report>,
 }
 
 /// A FILEHASH per distinct SHA-256 and a DestinationURL per distinct malicious URL.

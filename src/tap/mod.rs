@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
-use transport::{parse_json, parse_json_off_thread, Transport};
+use transport::{parse_json, Transport};
 pub(crate) use types::{member_of, DecodeResponse, DecodedItem, TapObject};
 
 /// The campaign id Ping asks for: all zeros, so TAP answers 404 after checking the credentials.
@@ -57,7 +57,7 @@ impl TapClient {
     /// `GET /v2/campaign/{id}`: the campaign exactly as TAP sent it.
     pub(crate) async fn campaign(&self, id: &str) -> Result<TapObject> {
         let body = self.transport.get(&["v2", "campaign", id], &[]).await?;
-        parse_json_off_thread(body).await
+        self.transport.parse(body).await
     }
 
     /// `GET /v2/forensics?campaignId={id}`.
@@ -66,7 +66,7 @@ impl TapClient {
             .transport
             .get(&["v2", "forensics"], &[("campaignId", id)])
             .await?;
-        parse_json_off_thread(body).await
+        self.transport.parse(body).await
     }
 
     /// `GET /v2/forensics?threatId={id}[&includeCampaignForensics=true]`.
@@ -80,7 +80,7 @@ impl TapClient {
             query.push(("includeCampaignForensics", "true"));
         }
         let body = self.transport.get(&["v2", "forensics"], &query).await?;
-        parse_json_off_thread(body).await
+        self.transport.parse(body).await
     }
 
     /// `GET /v2/campaign/ids?interval={start}/{end}&size=&page=` (50 calls a day). A 404 means no
@@ -94,7 +94,7 @@ impl TapClient {
         let (size, page) = (size.to_string(), page.to_string());
         let query = [("interval", interval), ("size", &size), ("page", &page)];
         match self.transport.get(&["v2", "campaign", "ids"], &query).await {
-            Ok(body) => parse_json_off_thread(body).await,
+            Ok(body) => self.transport.parse(body).await,
             Err(e) if e.code == ErrorCode::NotFound => Ok(Map::new()),
             Err(e) => Err(e),
         }
@@ -115,7 +115,7 @@ impl TapClient {
             ("page", &page),
         ];
         let body = self.transport.get(&["v2", "people", list], &query).await?;
-        parse_json_off_thread(body).await
+        self.transport.parse(body).await
     }
 
     /// `GET /v2/siem/{endpoint}?interval={start}/{end}&format=json` with `threatStatus` and
@@ -133,7 +133,7 @@ impl TapClient {
         query.extend(statuses.iter().map(|s| ("threatStatus", *s)));
         query.extend(types.iter().map(|t| ("threatType", *t)));
         let body = self.transport.get(&segments, &query).await?;
-        parse_json_off_thread(body).await
+        self.transport.parse(body).await
     }
 
     /// `POST /v2/url/decode` with `{"urls": [...]}`. Counts against the 1 800-a-day quota.

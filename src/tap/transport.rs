@@ -91,6 +91,32 @@ impl Transport {
         })
     }
 
+    /// Parses a TAP body as [`parse_json`] does; a large one on the blocking pool, so that the
+    /// deadline can still be kept while it is read (a 32 MiB answer takes a good part of a
+    /// second): at the deadline the answer counts as not finished, like a request cut short.
+    pub(crate) async fn parse<T>(&self, body: Vec<u8>) -> Result<T>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        if body.len() < PARSE_ELSEWHERE_BYTES {
+            return parse_json(&body);
+        }
+        let parsing = tokio::task::spawn_blocking(move || parse_json(&body));
+        let joined = match self.deadline {
+            None => parsing.await,
+            Some(deadline) => match tokio::time::timeout_at(deadline, parsing).await {
+                Ok(joined) => joined,
+                Err(_) => return Err(deadline_error()),
+            },
+        };
+        joined.unwrap_or_else(|e| {
+            Err(Error::new(
+                ErrorCode::Internal,
+                format!("reading TAP's answer stopped unexpectedly: {e}"),
+            ))
+        })
+    }
+
     /// What removes the credentials from text quoted from TAP.
     pub(crate) fn redactor(&self) -> &Redactor {
         &self.redactor
@@ -510,25 +536,6 @@ fn host_port(url: &Url) -> String {
 
 /// Bodies at least this large are parsed on the blocking pool.
 const PARSE_ELSEWHERE_BYTES: usize = 1 << 20;
-
-/// Parses a TAP body as [`parse_json`] does; a large one on the blocking pool, so that the
-/// deadline timer can still fire while it is read (a 32 MiB answer takes a good part of a second).
-pub(crate) async fn parse_json_off_thread<T>(body: Vec<u8>) -> Result<T>
-where
-    T: DeserializeOwned + Send + 'static,
-{
-    if body.len() < PARSE_ELSEWHERE_BYTES {
-        return parse_json(&body);
-    }
-    tokio::task::spawn_blocking(move || parse_json(&body))
-        .await
-        .unwrap_or_else(|e| {
-            Err(Error::new(
-                ErrorCode::Internal,
-                format!("reading TAP's answer stopped unexpectedly: {e}"),
-            ))
-        })
-}
 
 /// Parses a TAP body, mapping failure to `invalid_response`.
 pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {

@@ -37,6 +37,9 @@ pub(crate) struct DecodedItem {
     pub(crate) extra: Map<String, Value>,
 }
 
+/// The largest member a view parses, in bytes of JSON text.
+pub(crate) const VIEW_LIMIT: usize = 256 * 1024;
+
 /// A JSON object as TAP sent it, each member kept as its raw JSON text. The runner parses only the
 /// members it reads and passes the rest through untouched: a 32 MiB campaign stays about 32 MiB,
 /// not a tree of values many times its size.
@@ -60,10 +63,14 @@ impl TapObject {
 
     /// The members whose names match any of `names` (in any case), parsed, under TAP's keys and in
     /// TAP's order: what the runner reads of the object, and no more.
+    ///
+    /// A member over [`VIEW_LIMIT`] is left out: what a table cell or an insight shows is small,
+    /// and parsing a huge list of tiny values is what makes memory grow many times the answer.
     pub(crate) fn view(&self, names: &[&str]) -> Map<String, Value> {
         self.0
             .iter()
             .filter(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+            .filter(|(_, v)| v.get().len() <= VIEW_LIMIT)
             .filter_map(|(k, v)| Some((k.clone(), serde_json::from_str(v.get()).ok()?)))
             .collect()
     }
@@ -84,14 +91,6 @@ impl TapObject {
         let (_, v) = self.0.iter_mut().find(|(k, _)| k == key)?;
         let null = RawValue::from_string("null".to_owned()).ok()?;
         Some(std::mem::replace(v, null))
-    }
-
-    /// Every member, parsed: for a small object, once its big lists are cut down.
-    pub(crate) fn to_map(&self) -> Map<String, Value> {
-        self.0
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone(), serde_json::from_str(v.get()).ok()?)))
-            .collect()
     }
 }
 
@@ -134,19 +133,26 @@ pub(crate) fn member_of(raw: &RawValue, names: &[&str]) -> Option<Value> {
             let mut loose = None;
             while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                 if self.0.iter().any(|n| *n == key) {
-                    let value: Value = map.next_value()?;
-                    // Keep reading: the rest must be valid JSON too.
+                    let value = small(map.next_value::<&RawValue>()?);
+                    // Keep reading: the map must be read to its end.
                     while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                    return Ok(Some(value).filter(|v| !v.is_null()));
+                    return Ok(value);
                 }
                 if loose.is_none() && self.0.iter().any(|n| key.eq_ignore_ascii_case(n)) {
-                    loose = Some(map.next_value::<Value>()?).filter(|v| !v.is_null());
+                    loose = small(map.next_value::<&RawValue>()?);
                 } else {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
             Ok(loose)
         }
+    }
+    /// A member's value, parsed when it is not null and within [`VIEW_LIMIT`].
+    fn small(raw: &RawValue) -> Option<Value> {
+        (raw.get().len() <= VIEW_LIMIT)
+            .then(|| serde_json::from_str(raw.get()).ok())
+            .flatten()
+            .filter(|v: &Value| !v.is_null())
     }
     let mut de = serde_json::Deserializer::from_str(raw.get());
     serde::Deserializer::deserialize_map(&mut de, Find(names))

@@ -393,3 +393,91 @@ async fn a_stdin_never_closed_stops_at_the_deadline() {
     );
     assert_envelope!("stdin_open_incomplete", run);
 }
+
+/// A campaign of about `mib` MiB whose bulk is what makes a tree of values grow most: tiny values
+/// in its members list and in a list the tables read; and forensics of as many tiny evidence items.
+fn hostile_answers(mib: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut campaign: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/tests/fixtures/campaign.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    campaign["campaignMembers"] = json!(vec![0; mib * 1024 * 1024 / 4]);
+    campaign["families"] = json!(vec![json!({}); mib * 1024 * 1024 / 6]);
+    let item = json!({"type": "url", "display": "d", "malicious": true, "what": {"url": "http://a.example/"}});
+    let items = vec![item; mib * 1024 * 1024 / 80];
+    let forensics = json!({"generated": "2021-03-25T00:00:00Z",
+                           "reports": [{"scope": "CAMPAIGN", "id": "x", "name": "n", "forensics": items}]});
+    (
+        serde_json::to_vec(&campaign).unwrap(),
+        serde_json::to_vec(&forensics).unwrap(),
+    )
+}
+
+fn four_campaigns(uri: &str, deadline: Option<u64>) -> serde_json::Value {
+    let ids: Vec<String> = (1..=4)
+        .map(|i| format!("aa9b3d62-4d72-4ebc-8f39-3da3833e703{i}"))
+        .collect();
+    let mut request = json!({"action": "get_campaign", "case_id": "13",
+                             "parameters": {"campaign_id": ids, "max_forensics_evidence_to_return": 3},
+                             "configuration": config(uri)});
+    if let Some(deadline) = deadline {
+        request["execution_deadline_unix_time_ms"] = json!(deadline);
+    }
+    request
+}
+
+async fn hostile_stub(mib: usize) -> Stub {
+    let (campaign, forensics) = hostile_answers(mib);
+    Stub::start(move |path| {
+        let body = if path.starts_with("/v2/forensics") {
+            &forensics
+        } else {
+            &campaign
+        };
+        Reply::json(200, body.clone())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn big_answers_pass_through_without_a_tree_per_value() {
+    let stub = hostile_stub(8).await;
+    let (run, peak_kib) = run_measured(
+        &[],
+        four_campaigns(&stub.uri, None).to_string().as_bytes(),
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", &run.stderr);
+    assert_eq!(run.envelope["json_result"].as_array().unwrap().len(), 4);
+    let first = &run.envelope["json_result"][0];
+    assert_eq!(
+        first["campaignMembers"].as_array().unwrap().len(),
+        8 * 1024 * 1024 / 4
+    );
+    assert_eq!(first["forensics"]["forensics"].as_array().unwrap().len(), 3);
+    // 64 MiB of answers; as trees of values they took several GiB.
+    assert!(peak_kib < 512 * 1024, "peak RSS {peak_kib} KiB");
+}
+
+#[tokio::test]
+async fn the_deadline_holds_while_big_answers_are_read() {
+    let stub = hostile_stub(8).await;
+    let deadline = unix_ms() + 2500;
+    let request = four_campaigns(&stub.uri, Some(deadline)).to_string();
+    let env = [("PROOFPOINT_TAP_LOG", "proofpoint_tap=debug")];
+    let run = run_with(&[], request.as_bytes(), &env).await;
+    let late_ms = unix_ms() as i64 - deadline as i64;
+    assert!(
+        late_ms < 0,
+        "the envelope came {late_ms} ms after the deadline: {} {}",
+        run.stdout.chars().take(600).collect::<String>(),
+        run.stderr
+    );
+    let state = run.envelope["execution_state"].as_str().unwrap();
+    assert!(state == "completed" || state == "timed_out", "{state}");
+}
