@@ -140,6 +140,8 @@ enum Decoded {
     Failed(Box<Error>),
     /// Left for the API; holds the local reason, if local decoding was tried.
     Pending(Option<Box<Error>>),
+    /// Not reached before the execution deadline.
+    Unfinished,
 }
 
 /// Results in input order, in chunks of [`CHUNK`] (the last may be shorter): input `i` is
@@ -203,6 +205,12 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
             request_buffer: request,
             first_buffer: list.buffer_count(),
             ask_api: mode == DecodeMode::Auto && api_usable,
+            // Half the time left: what is decoded must still be assembled and written, which
+            // takes about as long as decoding it.
+            stop_at: ctx.deadline.map(|deadline| {
+                let now = std::time::Instant::now();
+                now + deadline.into_std().saturating_duration_since(now) / 2
+            }),
         };
         // Duplicates are found while other threads start decoding; a duplicate's result is
         // simply not used.
@@ -265,6 +273,9 @@ struct Local<'r> {
     first_buffer: usize,
     /// Whether a URL Defense URL that did not decode goes to the API next.
     ask_api: bool,
+    /// When decoding stops, done or not: millions of URLs are seconds of work, and the deadline
+    /// holds for them too (the envelope of what was decoded must be out before it).
+    stop_at: Option<std::time::Instant>,
 }
 
 /// Inputs taken at a time by a decoding thread.
@@ -297,6 +308,12 @@ fn decode_all<T>(
         let mut scratch = urldefense::Scratch::default();
         let mut done = Vec::new();
         loop {
+            if local
+                .stop_at
+                .is_some_and(|t| std::time::Instant::now() >= t)
+            {
+                break;
+            }
             let k = next.fetch_add(1, Ordering::Relaxed);
             if k >= chunks {
                 break;
@@ -353,11 +370,18 @@ fn decode_all<T>(
         numbered.extend(done);
     }
     numbered.sort_unstable_by_key(|(k, _)| *k);
-    (
-        before,
-        texts,
-        numbered.into_iter().map(|(_, r)| r).collect(),
-    )
+    // Chunks no thread took before the deadline are there too, unfinished.
+    let mut numbered = numbered.into_iter().peekable();
+    let results = (0..chunks)
+        .map(|k| match numbered.next_if(|(n, _)| *n == k) {
+            Some((_, results)) => results,
+            None => {
+                let len = inputs.len().min((k + 1) * CHUNK) - k * CHUNK;
+                (0..len).map(|_| Decoded::Unfinished).collect()
+            }
+        })
+        .collect();
+    (before, texts, results)
 }
 
 /// Target entity URLs first, then the parameter's, as given (see [`distinct`]). URLs stay
@@ -439,6 +463,8 @@ fn outcome(
 ) -> Result<Outcome> {
     let mut errors: Vec<ErrorEntry> = Vec::new();
     let mut failed_inputs: Vec<&str> = Vec::new();
+    // Inputs not reached before the deadline: counted, and reported in one error.
+    let mut unfinished: Option<(&str, usize)> = None;
     for (k, chunk) in results.into_iter().enumerate() {
         let (urls, kept) = (&inputs[k * CHUNK..], &keep[k * CHUNK..]);
         // Collected in place: the entries reuse the chunk's memory.
@@ -462,6 +488,10 @@ fn outcome(
                 Decoded::Failed(e) => {
                     failed_inputs.push(input);
                     errors.push((*e).into());
+                    None
+                }
+                Decoded::Unfinished => {
+                    unfinished.get_or_insert((input, 0)).1 += 1;
                     None
                 }
                 Decoded::Pending(local) => {
@@ -574,6 +604,22 @@ fn outcome(
         }
         m
     };
+    let mut message = message;
+    if let Some((first, count)) = unfinished {
+        let total = keep.iter().filter(|k| **k).count();
+        errors.push(
+            Error::new(
+                ErrorCode::DeadlineExceeded,
+                format!(
+                    "{count} of {total} URLs were not decoded before the execution deadline, from \"{first}\" on"
+                ),
+            )
+            .into(),
+        );
+        message.push_str(&format!(
+            "\nStopped at the execution deadline: {count} of {total} URLs were not decoded (see errors)."
+        ));
+    }
     let any = !decoded.is_empty();
     Ok(Outcome {
         json_result: Some(JsonResult::DecodedUrls(decoded)),

@@ -19,3 +19,32 @@ fn strings_split_only_before_a_scheme() {
     );
     assert_eq!(split(" \n "), Vec::<String>::new());
 }
+
+#[test]
+fn decoding_stops_at_its_stop_time() {
+    let url = crate::urldefense::encode::v3("https://example.com/a?b=c");
+    let inputs: Vec<Cow<'_, str>> = (0..PARALLEL_FROM + 10)
+        .map(|_| Cow::Borrowed(url.as_str()))
+        .collect();
+    let local = |stop_at| Local {
+        request: "",
+        request_buffer: 0,
+        first_buffer: 1,
+        ask_api: false,
+        stop_at,
+    };
+    let count = |results: &Results, done: bool| {
+        results
+            .iter()
+            .flatten()
+            .filter(|r| matches!(r, Decoded::Unfinished) != done)
+            .count()
+    };
+    let (_, _, results) = decode_all(&inputs, &local(None), || ());
+    assert_eq!(count(&results, true), inputs.len());
+    // A stop time already past: nothing is decoded, every input is there, unfinished.
+    let past = Some(std::time::Instant::now());
+    let (_, _, results) = decode_all(&inputs, &local(past), || ());
+    assert_eq!(count(&results, false), inputs.len());
+    assert_eq!(results.len(), inputs.len().div_ceil(CHUNK));
+}
