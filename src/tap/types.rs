@@ -40,6 +40,13 @@ pub(crate) struct DecodedItem {
 /// The largest member a view parses, in bytes of JSON text.
 pub(crate) const VIEW_LIMIT: usize = 256 * 1024;
 
+/// The largest member read as a single value (an id, a time), in bytes of JSON text.
+const SCALAR_LIMIT: usize = 4 * 1024;
+
+/// The bytes of JSON text one run turns into views of objects it holds by the thousand (events,
+/// users): at most some hundreds of MiB of values, however the answers are made.
+pub(crate) const VIEW_BUDGET: usize = 16 * 1024 * 1024;
+
 /// A JSON object as TAP sent it, each member kept as its raw JSON text. The runner parses only the
 /// members it reads and passes the rest through untouched: a 32 MiB campaign stays about 32 MiB,
 /// not a tree of values many times its size.
@@ -73,6 +80,41 @@ impl TapObject {
             .filter(|(_, v)| v.get().len() <= VIEW_LIMIT)
             .filter_map(|(k, v)| Some((k.clone(), serde_json::from_str(v.get()).ok()?)))
             .collect()
+    }
+
+    /// As [`TapObject::view`], drawing on `budget`: the bytes of JSON text a run may still turn
+    /// into values. Once it is spent, members are left out, whatever their size; so the values a
+    /// run builds from thousands of objects stay a bounded multiple of the budget.
+    pub(crate) fn view_within(&self, names: &[&str], budget: &mut usize) -> Map<String, Value> {
+        let mut view = Map::new();
+        for (k, v) in self
+            .0
+            .iter()
+            .filter(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+        {
+            let len = v.get().len();
+            if len > VIEW_LIMIT || len > *budget {
+                continue;
+            }
+            if let Ok(value) = serde_json::from_str(v.get()) {
+                *budget -= len;
+                view.insert(k.clone(), value);
+            }
+        }
+        view
+    }
+
+    /// A member's value as text (a string as it is, a number printed), when it is small.
+    pub(crate) fn text_of(&self, names: &[&str]) -> String {
+        match self.raw(names) {
+            Some(raw) if raw.get().len() <= SCALAR_LIMIT => match serde_json::from_str(raw.get()) {
+                Ok(Value::String(s)) => s,
+                Ok(Value::Number(n)) => n.to_string(),
+                Ok(Value::Bool(b)) => b.to_string(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        }
     }
 
     /// Sets a member, in place when it exists (as a map keeps its order), else at the end.

@@ -12,14 +12,15 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use super::context::{fatal_error, ActionDef, ActionInfo, Context, Outcome};
-use super::tap_fields::{field, text};
 
 use crate::error::{Error, Result};
 use crate::params::parameters;
 use crate::params::time_window::{self, TimeFrame, TimeWindow};
 use crate::params::{fold_choice, Flag, Integer, List};
 use crate::protocol::ErrorEntry;
+use crate::tap::{TapObject, VIEW_BUDGET};
 use foldhash::HashSet;
+use serde_json::value::RawValue;
 
 /// Search Events, as the registry lists it.
 pub(crate) struct SearchEvents;
@@ -317,15 +318,22 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         .map(|interval| {
             let plan = &plan;
             async move {
-                let answer = client
+                let answer = match client
                     .siem(plan.endpoint, interval, &plan.statuses, &plan.types)
-                    .await;
+                    .await
+                {
+                    Ok(body) => {
+                        let kinds = plan.kinds.clone();
+                        ctx.off_thread(move || split_answer(body, &kinds)).await
+                    }
+                    Err(e) => Err(e),
+                };
                 (interval, answer)
             }
         })
         .buffered(ctx.config.max_concurrency);
 
-    let mut events: Vec<Map<String, Value>> = Vec::new();
+    let mut events: Vec<(String, TapObject)> = Vec::new();
     let mut seen = HashSet::default();
     let mut errors: Vec<ErrorEntry> = Vec::new();
     let mut failures: Vec<Error> = Vec::new();
@@ -333,22 +341,11 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let mut stopped_early = false;
     while let Some((interval, answer)) = answers.next().await {
         match answer {
-            Ok(mut body) => {
+            Ok(fetched) => {
                 answered += 1;
-                for kind in &plan.kinds {
-                    let Some(Value::Array(list)) = body.get_mut(kind.body_key()).map(Value::take)
-                    else {
-                        continue;
-                    };
-                    for event in list {
-                        let Value::Object(mut event) = event else {
-                            continue;
-                        };
-                        if !seen.insert(dedup_key(kind.name(), &event)) {
-                            continue;
-                        }
-                        event.insert("event_type".into(), json!(kind.name()));
-                        events.push(event);
+                for Fetched { key, time, event } in fetched {
+                    if seen.insert(key) {
+                        events.push((time, event));
                     }
                 }
             }
@@ -374,26 +371,89 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     {
         return Err(Error::new(e.code, e.message.clone()));
     }
-    sort_newest_first(&mut events);
+    // Newest first: the ISO-8601 times TAP sends sort as text.
+    events.sort_by(|a, b| b.0.cmp(&a.0));
     events.truncate(plan.max);
+    let events: Vec<TapObject> = events.into_iter().map(|(_, event)| event).collect();
+    // What the tables, the insight and the entities read of each event, within one budget.
+    let mut budget = VIEW_BUDGET;
+    let views: Vec<Map<String, Value>> = events
+        .iter()
+        .map(|event| event.view_within(&VIEWED, &mut budget))
+        .collect();
     let calls = (ctx.http_requests.load(Ordering::Relaxed) - sent_before) as usize;
-    Ok(outcome(&plan, events, errors, calls, stopped_early))
+    Ok(outcome(&plan, events, views, errors, calls, stopped_early))
+}
+
+/// One event of an answer: as TAP sent it (tagged with its kind), what de-duplicates it, and
+/// its time.
+struct Fetched {
+    key: String,
+    time: String,
+    event: TapObject,
+}
+
+/// The members of an event the tables, the insight and the entities read.
+const VIEWED: [&str; 19] = [
+    "event_type",
+    "recipient",
+    "url",
+    "sender",
+    "threatsInfoMap",
+    "subject",
+    "classification",
+    "threatID",
+    "threatId",
+    "threatStatus",
+    "quarantineFolder",
+    "clickIP",
+    "campaignId",
+    "campaignID",
+    "clickTime",
+    "messageTime",
+    "threatTime",
+    "id",
+    "GUID",
+];
+
+/// The events of an answer, each kind's list in turn; CPU work for a big answer, run off the
+/// runtime thread. Events that are not objects are passed over.
+fn split_answer(body: TapObject, kinds: &[Kind]) -> Vec<Fetched> {
+    let mut out = Vec::new();
+    for kind in kinds {
+        let list: Vec<Box<RawValue>> = body
+            .raw(&[kind.body_key()])
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default();
+        for raw in list {
+            let Ok(mut event) = serde_json::from_str::<TapObject>(raw.get()) else {
+                continue;
+            };
+            let key = dedup_key(kind.name(), &event);
+            let time = event.text_of(&["clickTime", "messageTime", "threatTime"]);
+            event.insert("event_type", &kind.name());
+            out.push(Fetched { key, time, event });
+        }
+    }
+    out
 }
 
 /// What makes two events the same (SPEC §4.7): the same event can come back in neighbouring
 /// intervals. Not the GUID: TAP sends one message event per recipient, all with the message's
 /// GUID. An event's `id` within its kind; without an id, the whole event.
-fn dedup_key(kind: &str, event: &Map<String, Value>) -> String {
-    match field(event, &["id"]) {
-        Some(id) if !text(Some(id)).is_empty() => format!("{kind}\nid\n{}", text(Some(id))),
-        _ => format!(
+fn dedup_key(kind: &str, event: &TapObject) -> String {
+    let id = event.text_of(&["id"]);
+    if id.is_empty() {
+        format!(
             "{kind}\nevent\n{}",
             serde_json::to_string(event).unwrap_or_default()
-        ),
+        )
+    } else {
+        format!("{kind}\nid\n{id}")
     }
 }
 
 mod report;
-use report::{outcome, sort_newest_first};
+use report::outcome;
 #[cfg(test)]
 mod tests;

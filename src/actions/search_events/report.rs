@@ -1,6 +1,7 @@
 //! What Search Events reports from the events it fetched: the message, the JSON result, the table,
 //! the insight and the entities.
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::Plan;
@@ -8,14 +9,10 @@ use crate::actions::context::Outcome;
 use crate::actions::tap_fields::{field, html_escape, names, text};
 use crate::params::time_window;
 use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Table};
+use crate::tap::TapObject;
 
 fn event_time(event: &Map<String, Value>) -> String {
     text(field(event, &["clickTime", "messageTime", "threatTime"]))
-}
-
-/// Newest first: the ISO-8601 times TAP sends sort as text.
-pub(super) fn sort_newest_first(events: &mut [Map<String, Value>]) {
-    events.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
 }
 
 fn is_malicious(event: &Map<String, Value>) -> bool {
@@ -41,6 +38,7 @@ fn kind_of(event: &Map<String, Value>) -> String {
 
 pub(super) fn outcome(
     plan: &Plan,
+    raw_events: Vec<TapObject>,
     events: Vec<Map<String, Value>>,
     errors: Vec<ErrorEntry>,
     calls: usize,
@@ -180,7 +178,7 @@ pub(super) fn outcome(
     };
     let found = !events.is_empty();
     Outcome {
-        json_result: Some(JsonResult::Value(json!({"events": events}))),
+        json_result: events_result(&raw_events),
         insights,
         entities,
         tables,
@@ -308,4 +306,15 @@ fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
             Entity::new(identifier, entity_type, extra)
         })
         .collect()
+}
+
+/// `{"events": [...]}`, the events as TAP sent them, each with its `event_type`.
+fn events_result(events: &[TapObject]) -> Option<JsonResult> {
+    #[derive(Serialize)]
+    struct Events<'a> {
+        events: &'a [TapObject],
+    }
+    serde_json::value::to_raw_value(&Events { events })
+        .ok()
+        .map(JsonResult::Raw)
 }
