@@ -170,6 +170,30 @@ def four_big_answers():
     server.stop()
 
 
+def big_lists():
+    """SIEM and people answers of 31 MiB whose items are made of tiny values."""
+    events = [{"id": "e%d" % i, "clickTime": "2021-03-25T11:%02d:00.000Z" % (i % 60),
+               "recipient": "u%d@example.com" % i, "classification": "malware", "x": [0] * 400}
+              for i in range(32000)]
+    siem = json.dumps({"queryEndTime": "2021-03-25T12:00:00Z", "clicksPermitted": events},
+                      separators=(",", ":")).encode()
+    server = Server(lambda h: send(h, 200, siem))
+    request = {"action": "search_events", "parameters": {"time_frame": "Last 6 Hours", "max_events": 10000,
+                                                         "event_types": "clicks_permitted"},
+               "configuration": config(server.uri)}
+    row("Search Events, 6 slices of %.0f MiB" % (len(siem) / MIB), *run(request))
+    server.stop()
+
+    users = [{"identity": {"guid": "g%d" % i, "emails": ["u%d@example.com" % i]},
+              "threatStatistics": {"attackIndex": 1, "families": [{"name": "x", "score": 1}] * 2}, "x": [0] * 400}
+             for i in range(32000)]
+    people = json.dumps({"users": users}, separators=(",", ":")).encode()
+    server = Server(lambda h: send(h, 200, people))
+    request = {"action": "get_vaps", "parameters": {"max_users": 10000}, "configuration": config(server.uri)}
+    row("Get Very Attacked People, a %.0f MiB page" % (len(people) / MIB), *run(request))
+    server.stop()
+
+
 def paging_traps():
     no_ids = json.dumps({"campaigns": [{"lastUpdatedAt": "2021-03-25T11:00:00Z"}] * 200}).encode()
     server = Server(lambda h: send(h, 200, no_ids))
@@ -230,6 +254,7 @@ def main():
     print("|---|---|---|---|---|---|")
     endless_error_body()
     four_big_answers()
+    big_lists()
     paging_traps()
     many_local_inputs()
     open_stdin()

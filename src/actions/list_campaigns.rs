@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use futures_util::future::join_all;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
 use super::context::{fatal_error, ActionDef, ActionInfo, Context, Outcome, Paging};
@@ -21,6 +21,7 @@ use crate::params::{Flag, Integer};
 use crate::protocol::{ErrorEntry, JsonResult, Table};
 use crate::tap::TapObject;
 use foldhash::HashSet;
+use serde_json::value::RawValue;
 
 /// List Campaigns, as the registry lists it.
 pub(crate) struct ListCampaigns;
@@ -123,7 +124,8 @@ fn window(params: &Params, now: OffsetDateTime) -> Result<Window> {
 pub(crate) async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     let window = window(&params, ctx.now)?;
     let client = ctx.client()?;
-    let mut listed: Vec<Map<String, Value>> = Vec::new();
+    // Campaigns as TAP listed them, passed through.
+    let mut listed: Vec<TapObject> = Vec::new();
     let mut seen = HashSet::default();
     let mut errors: Vec<ErrorEntry> = Vec::new();
     // Calls spent are the requests actually sent, retries included: each one counts.
@@ -163,15 +165,15 @@ pub(crate) async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
                     continue 'intervals;
                 }
             };
-            let items = match field(&body, &["campaigns"]) {
-                Some(Value::Array(items)) => items.clone(),
-                _ => Vec::new(),
-            };
+            let items: Vec<Box<RawValue>> = body
+                .raw(&["campaigns"])
+                .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                .unwrap_or_default();
             let got = items.len();
             let before = listed.len();
             for item in items {
-                if let Value::Object(item) = item {
-                    let id = text(field(&item, &["id"]));
+                if let Ok(item) = serde_json::from_str::<TapObject>(item.get()) {
+                    let id = item.text_of(&["id"]);
                     if !id.is_empty() && seen.insert(id.to_ascii_lowercase()) {
                         listed.push(item);
                     }
@@ -196,7 +198,7 @@ pub(crate) async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     let mut details: Vec<Option<TapObject>> = vec![None; listed.len()];
     if params.fetch_details.0 && !listed.is_empty() {
         let slots = ctx.request_slots();
-        let ids: Vec<String> = listed.iter().map(|c| text(field(c, &["id"]))).collect();
+        let ids: Vec<String> = listed.iter().map(|c| c.text_of(&["id"])).collect();
         let fetched = join_all(ids.iter().map(|id| slots.run(client.campaign(id)))).await;
         if let Some(fatal) = fatal_error(fetched.iter().map(|d| d.as_ref().err())) {
             return Err(fatal);
@@ -222,7 +224,7 @@ fn is_unreachable(e: &Error) -> bool {
 
 fn outcome(
     window: &Window,
-    listed: Vec<Map<String, Value>>,
+    listed: Vec<TapObject>,
     details: Vec<Option<TapObject>>,
     errors: Vec<ErrorEntry>,
     calls: usize,
@@ -260,7 +262,7 @@ fn outcome(
         .iter()
         .zip(&details)
         .map(|(c, detail)| {
-            let mut row = vec![text(field(c, &["id"])), text(field(c, &["lastUpdatedAt"]))];
+            let mut row = vec![c.text_of(&["id"]), c.text_of(&["lastUpdatedAt"])];
             if with_details {
                 let view = detail.as_ref().map(|d| d.view(&["name", "startDate"]));
                 row.push(
@@ -296,18 +298,11 @@ fn outcome(
 }
 
 /// The listed campaigns, each with its details (when fetched) as TAP sent them.
-fn json_result(
-    listed: Vec<Map<String, Value>>,
-    details: Vec<Option<TapObject>>,
-) -> Option<JsonResult> {
+fn json_result(listed: Vec<TapObject>, details: Vec<Option<TapObject>>) -> Option<JsonResult> {
     let items: Vec<TapObject> = listed
         .into_iter()
         .zip(details)
-        .map(|(item, detail)| {
-            let mut object: TapObject = serde_json::to_string(&item)
-                .ok()
-                .and_then(|text| serde_json::from_str(&text).ok())
-                .unwrap_or_default();
+        .map(|(mut object, detail)| {
             if let Some(detail) = detail {
                 object.insert("details", &detail);
             }

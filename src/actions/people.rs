@@ -14,7 +14,9 @@ use crate::error::{Error, Result};
 use crate::params::parameters;
 use crate::params::{Flag, Integer};
 use crate::protocol::{Entity, JsonResult, Table};
+use crate::tap::{member_of, TapObject, VIEW_BUDGET};
 use foldhash::HashSet;
+use serde_json::value::RawValue;
 
 /// Get Very Attacked People, as the registry lists it.
 pub(crate) struct GetVaps;
@@ -163,8 +165,9 @@ pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Out
     let (window, max) = check(&params)?;
     let client = ctx.client()?;
     let size = PAGE_SIZE.min(max);
-    let mut body: Option<Map<String, Value>> = None;
-    let mut users: Vec<Value> = Vec::new();
+    let mut body: Option<TapObject> = None;
+    // Users as TAP sent them, for the JSON result.
+    let mut users: Vec<Box<RawValue>> = Vec::new();
     let mut errors = Vec::new();
     let mut paging = Paging::new(list.endpoint());
     let mut seen = HashSet::default();
@@ -182,33 +185,40 @@ pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Out
             }
         };
         // Taken in place, so that TAP's field order survives in the JSON result.
-        let (got, new) = match answer.get_mut("users").map(Value::take) {
-            Some(Value::Array(page_users)) => {
-                let got = page_users.len();
-                let before = users.len();
-                // A user seen on an earlier page (a server ignoring `page`) is not listed twice.
-                users.extend(page_users.into_iter().filter(|u| seen.insert(user_key(u))));
-                (got, users.len() - before)
-            }
-            _ => (0, 0),
-        };
+        let page_users: Vec<Box<RawValue>> = answer
+            .take("users")
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default();
+        let got = page_users.len();
+        let before = users.len();
+        // A user seen on an earlier page (a server ignoring `page`) is not listed twice.
+        users.extend(page_users.into_iter().filter(|u| seen.insert(user_key(u))));
+        let new = users.len() - before;
         body.get_or_insert(answer);
         if users.len() >= max || !paging.goes_on(got, new, size) {
             break;
         }
     }
     users.truncate(max);
+    // What the table and the entities read of each user, within one budget.
+    let mut budget = VIEW_BUDGET;
+    let views: Vec<Map<String, Value>> = users
+        .iter()
+        .filter_map(|u| serde_json::from_str::<TapObject>(u.get()).ok())
+        .map(|u| {
+            u.view_within(
+                &["identity", "threatStatistics", "clickStatistics"],
+                &mut budget,
+            )
+        })
+        .collect();
 
     let entities = if params.create_entities.0 {
-        user_entities(list, &users)
+        user_entities(list, &views)
     } else {
         Vec::new()
     };
-    let rows: Vec<Vec<String>> = users
-        .iter()
-        .filter_map(Value::as_object)
-        .map(|u| row(list, u))
-        .collect();
+    let rows: Vec<Vec<String>> = views.iter().map(|u| row(list, u)).collect();
     let mut message = if users.is_empty() {
         format!(
             "No {} were found in ProofPoint TAP over the last {window} days.",
@@ -230,7 +240,7 @@ pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Out
     }
     let found = !users.is_empty();
     let mut json = body.unwrap_or_default();
-    json.insert("users".into(), Value::Array(users));
+    json.insert("users", &users);
     let tables = if rows.is_empty() {
         Vec::new()
     } else {
@@ -241,7 +251,9 @@ pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Out
         }]
     };
     Ok(Outcome {
-        json_result: Some(JsonResult::Value(Value::Object(json))),
+        json_result: serde_json::value::to_raw_value(&json)
+            .ok()
+            .map(JsonResult::Raw),
         entities,
         tables,
         errors,
@@ -325,25 +337,25 @@ fn row(list: List, user: &Map<String, Value>) -> Vec<String> {
 
 /// What tells two users apart: their identity's GUID, else their e-mail addresses, else the whole
 /// entry.
-fn user_key(user: &Value) -> String {
-    let identity = user.get("identity");
-    let guid = text(identity.and_then(|i| i.get("guid")));
+fn user_key(user: &RawValue) -> String {
+    let identity = member_of(user, &["identity"]);
+    let guid = text(identity.as_ref().and_then(|i| i.get("guid")));
     if !guid.is_empty() {
         return format!("guid\n{guid}");
     }
-    let emails = text(identity.and_then(|i| i.get("emails")));
+    let emails = text(identity.as_ref().and_then(|i| i.get("emails")));
     if !emails.is_empty() {
         return format!("emails\n{emails}");
     }
-    format!("entry\n{user}")
+    format!("entry\n{}", user.get())
 }
 
 /// A USERUNIQNAME per distinct e-mail address, carrying the user's statistics.
-fn user_entities(list: List, users: &[Value]) -> Vec<Entity> {
+fn user_entities(list: List, users: &[Map<String, Value>]) -> Vec<Entity> {
     let empty = Map::new();
     let mut seen = HashSet::default();
     let mut entities = Vec::new();
-    for user in users.iter().filter_map(Value::as_object) {
+    for user in users {
         let identity = field(user, &["identity"])
             .and_then(Value::as_object)
             .unwrap_or(&empty);

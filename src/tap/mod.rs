@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use reqwest::Method;
 use serde::Serialize;
-use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::config::Config;
@@ -90,12 +89,12 @@ impl TapClient {
         interval: &str,
         size: usize,
         page: usize,
-    ) -> Result<Map<String, Value>> {
+    ) -> Result<TapObject> {
         let (size, page) = (size.to_string(), page.to_string());
         let query = [("interval", interval), ("size", &size), ("page", &page)];
         match self.transport.get(&["v2", "campaign", "ids"], &query).await {
             Ok(body) => self.transport.parse(body).await,
-            Err(e) if e.code == ErrorCode::NotFound => Ok(Map::new()),
+            Err(e) if e.code == ErrorCode::NotFound => Ok(TapObject::default()),
             Err(e) => Err(e),
         }
     }
@@ -107,7 +106,7 @@ impl TapClient {
         window: u32,
         size: usize,
         page: usize,
-    ) -> Result<Map<String, Value>> {
+    ) -> Result<TapObject> {
         let (window, size, page) = (window.to_string(), size.to_string(), page.to_string());
         let query = [
             ("window", window.as_str()),
