@@ -481,3 +481,60 @@ async fn the_deadline_holds_while_big_answers_are_read() {
     let state = run.envelope["execution_state"].as_str().unwrap();
     assert!(state == "completed" || state == "timed_out", "{state}");
 }
+
+#[tokio::test]
+async fn big_event_and_user_lists_pass_through_too() {
+    // Items made of tiny values, 8 MiB an answer.
+    let filler = json!(vec![0; 300]);
+    let events: Vec<serde_json::Value> = (0..9000)
+        .map(|i| {
+            json!({"id": format!("e{i}"), "clickTime": "2021-03-25T11:30:00.000Z",
+                        "recipient": format!("u{i}@example.com"), "x": filler})
+        })
+        .collect();
+    let siem =
+        json!({"queryEndTime": "2021-03-25T12:00:00Z", "clicksPermitted": events}).to_string();
+    let users: Vec<serde_json::Value> = (0..9000)
+        .map(|i| {
+            json!({"identity": {"guid": format!("g{i}"), "emails": [format!("u{i}@example.com")]},
+                        "threatStatistics": {"attackIndex": 1}, "x": filler})
+        })
+        .collect();
+    let people = json!({"users": users}).to_string();
+    let stub = Stub::start(move |path| {
+        if path.starts_with("/v2/siem") {
+            Reply::json(200, siem.clone())
+        } else {
+            Reply::json(200, people.clone())
+        }
+    })
+    .await;
+    let env = [("PROOFPOINT_TAP_NOW", "2021-03-25T12:00:00Z")];
+    let request = json!({"action": "search_events", "parameters": {"since_minutes": 120, "max_events": 10000,
+                         "event_types": "clicks_permitted"}, "configuration": config(&stub.uri)});
+    let (run, peak_kib) = run_measured(&[], request.to_string().as_bytes(), &env).await;
+    assert_eq!(run.code, 0, "{}", &run.stdout[..run.stdout.len().min(500)]);
+    assert_eq!(
+        run.envelope["json_result"]["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        9000
+    );
+    assert!(
+        peak_kib < 160 * 1024,
+        "Search Events peak RSS {peak_kib} KiB"
+    );
+    let request = json!({"action": "get_vaps", "parameters": {"max_users": 10000},
+                         "configuration": config(&stub.uri)});
+    let (run, peak_kib) = run_measured(&[], request.to_string().as_bytes(), &env).await;
+    assert_eq!(run.code, 0, "{}", &run.stdout[..run.stdout.len().min(500)]);
+    assert_eq!(
+        run.envelope["json_result"]["users"]
+            .as_array()
+            .unwrap()
+            .len(),
+        9000
+    );
+    assert!(peak_kib < 96 * 1024, "people peak RSS {peak_kib} KiB");
+}
