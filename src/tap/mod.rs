@@ -2,6 +2,7 @@
 //! mapped to an error lives in [`transport`]; the answers the runner reads into are in [`types`].
 //! Everything else TAP sends passes through as it came.
 
+mod redact;
 mod transport;
 mod types;
 
