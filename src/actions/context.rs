@@ -332,6 +332,16 @@ pub(crate) fn is_uuid(s: &str) -> bool {
             .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Whether `s` can be a TAP threat id: letters, digits, `-`, `_`, `.`; at most 256 characters.
+pub(crate) fn is_threat_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 256
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && s != "."
+        && s != ".."
+}
+
 /// At most this many items are named in an output message; the rest are counted.
 pub(crate) const MAX_NAMED: usize = 50;
 

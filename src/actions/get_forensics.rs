@@ -10,7 +10,9 @@ use std::future::Future;
 
 use super::evidence::{self, EvidenceParams, Filter};
 
-use super::context::{fatal_error, is_uuid, name_list, ActionDef, ActionInfo, Context, Outcome};
+use super::context::{
+    fatal_error, is_threat_id, is_uuid, name_list, ActionDef, ActionInfo, Context, Outcome,
+};
 use super::tap_fields::{field, flag_text, text};
 
 use crate::error::{Error, Result};
@@ -103,16 +105,6 @@ impl Kind {
             Kind::Campaign => "CAMPAIGN",
         }
     }
-}
-
-/// Whether `s` can be a TAP threat id: letters, digits, `-`, `_`, `.`; at most 256 characters.
-fn is_threat_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 256
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        && s != "."
-        && s != ".."
 }
 
 fn plan(params: &Params) -> Result<(Kind, Vec<String>, Filter)> {

@@ -6,18 +6,21 @@
 //! one new module and one line there.
 //!
 //! Shared machinery sits below the actions, in [`context`] (context, outcome, messages),
-//! [`evidence`] (forensic evidence) and [`tap_fields`] (reading TAP's fields as text).
+//! [`evidence`] (forensic evidence), [`tap_fields`] (reading TAP's fields as text) and [`verdict`]
+//! (what is malicious, how severe).
 
 pub(crate) mod context;
 mod decode_url;
 mod evidence;
 mod get_campaign;
 mod get_forensics;
+mod get_threat_summary;
 mod list_campaigns;
 mod people;
 mod ping;
 mod search_events;
 pub(crate) mod tap_fields;
+mod verdict;
 
 use std::fmt;
 use std::future::Future;
@@ -49,6 +52,7 @@ impl Action {
         Action::of::<people::GetVaps>(),
         Action::of::<people::GetTopClickers>(),
         Action::of::<search_events::SearchEvents>(),
+        Action::of::<get_threat_summary::GetThreatSummary>(),
     ];
 
     const fn of<A: ActionDef>() -> Action {

@@ -60,6 +60,15 @@ impl TapClient {
         self.transport.parse(body).await
     }
 
+    /// `GET /v2/threat/summary/{id}`: what TAP knows of one threat (documented as not throttled).
+    pub(crate) async fn threat_summary(&self, id: &str) -> Result<TapObject> {
+        let body = self
+            .transport
+            .get(&["v2", "threat", "summary", id], &[])
+            .await?;
+        self.transport.parse(body).await
+    }
+
     /// `GET /v2/forensics?campaignId={id}`.
     pub(crate) async fn campaign_forensics(&self, id: &str) -> Result<TapObject> {
         let body = self

@@ -15,4 +15,5 @@ mod ping;
 mod request_props;
 mod search_events;
 mod security;
+mod threat_summary;
 mod urldefense_props;
