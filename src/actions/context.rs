@@ -342,6 +342,60 @@ pub(crate) fn is_threat_id(s: &str) -> bool {
         && s != ".."
 }
 
+/// Whether `s` is a SHA-256 in hex.
+pub(crate) fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The threat ids the entities in scope stand for (SPEC §4.11): THREATSIGNATURE identifiers, and
+/// SHA-256 FILEHASH ones (an attachment's threat id is its SHA-256), hex lower-cased (SOAR
+/// upper-cases identifiers). Each with the identifier of its entity, in entity order.
+pub(crate) fn threat_ids_of(entities: &[TargetEntity]) -> Vec<(String, String)> {
+    entities
+        .iter()
+        .filter_map(|e| {
+            let value = e.value().trim();
+            let id = if e.is_type("THREATSIGNATURE") && is_threat_id(value) {
+                if is_sha256(value) {
+                    value.to_ascii_lowercase()
+                } else {
+                    value.to_owned()
+                }
+            } else if e.is_type("FILEHASH") && is_sha256(value) {
+                value.to_ascii_lowercase()
+            } else {
+                return None;
+            };
+            Some((id, e.identifier.clone()))
+        })
+        .collect()
+}
+
+/// The campaign ids the THREATCAMPAIGN entities in scope stand for (SPEC §4.11): their
+/// `campaign_id` property (as this integration's own entities carry it), else an identifier
+/// that is a UUID.
+pub(crate) fn campaign_ids_of(entities: &[TargetEntity]) -> Vec<String> {
+    entities
+        .iter()
+        .filter(|e| e.is_type("THREATCAMPAIGN"))
+        .filter_map(|e| {
+            let property = e
+                .additional_properties
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("campaign_id"))
+                .and_then(|(_, v)| v.as_str())
+                .map(str::trim)
+                .filter(|v| is_uuid(v));
+            property
+                .or_else(|| Some(e.value().trim()).filter(|v| is_uuid(v)))
+                .map(str::to_ascii_lowercase)
+        })
+        .collect()
+}
+
+/// The note a message ends with when ids came from the entities in scope.
+pub(crate) const FROM_ENTITIES: &str = " (ids from the entities in scope)";
+
 /// At most this many items are named in an output message; the rest are counted.
 pub(crate) const MAX_NAMED: usize = 50;
 

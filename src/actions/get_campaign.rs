@@ -7,14 +7,17 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::future::Future;
 
-use super::context::{fatal_error, is_uuid, name_list, ActionDef, ActionInfo, Context, Outcome};
+use super::context::{
+    campaign_ids_of, fatal_error, is_uuid, name_list, ActionDef, ActionInfo, Context, Outcome,
+    FROM_ENTITIES,
+};
 use super::evidence::{self, EvidenceParams, Filter};
 use super::tap_fields::{field, html_escape, names, text};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::params::parameters;
 use crate::params::{Flag, List};
-use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Table};
+use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Table, TargetEntity};
 use crate::tap::TapObject;
 use foldhash::HashSet;
 
@@ -56,8 +59,10 @@ parameters! {
     #[derive(Debug, Deserialize, JsonSchema)]
     #[schemars(title = "Get Campaign parameters")]
     pub(crate) struct Params<'a> {
-        /// The campaign IDs (UUIDs), as a list or a comma-separated string.
-        #[param("Campaign ID", aliases = ["campaign_ids"], mandatory = true)]
+        /// The campaign IDs (UUIDs), as a list or a comma-separated string; when empty, the
+        /// THREATCAMPAIGN entities in scope.
+        #[param("Campaign ID", aliases = ["campaign_ids"])]
+        #[serde(default)]
         #[serde(borrow)]
         pub campaign_id: List<'a>,
         /// Add an insight per campaign to the case.
@@ -87,12 +92,14 @@ fn yes() -> Flag {
 #[derive(Debug)]
 struct Plan {
     ids: Vec<String>,
+    /// Whether the ids came from the entities in scope, which the message then says.
+    from_entities: bool,
     insights: bool,
     entities: bool,
     forensics: Option<Filter>,
 }
 
-fn plan(params: Params) -> Result<Plan> {
+fn plan(params: Params, entities: &[TargetEntity]) -> Result<Plan> {
     let mut seen = HashSet::default();
     let mut ids = Vec::new();
     for id in params.campaign_id.split_commas() {
@@ -105,14 +112,24 @@ fn plan(params: Params) -> Result<Plan> {
             ids.push(id);
         }
     }
+    // No ids given: the THREATCAMPAIGN entities in scope (SPEC §4.11).
+    let from_entities = ids.is_empty();
+    if from_entities {
+        for id in campaign_ids_of(entities) {
+            if seen.insert(id.clone()) {
+                ids.push(id);
+            }
+        }
+    }
     if ids.is_empty() {
         return Err(Error::invalid_parameter(
-            "The parameter \"Campaign ID\" (campaign_id) is mandatory: give one or more campaign IDs.",
+            "The parameter \"Campaign ID\" (campaign_id) is mandatory: give one or more campaign IDs, or have THREATCAMPAIGN entities in scope.",
         ));
     }
     let filter = params.evidence.filter()?;
     Ok(Plan {
         ids,
+        from_entities,
         insights: params.create_insight.0,
         entities: params.create_threat_campaign_entity.0,
         forensics: params.fetch_forensics_info.0.then_some(filter),
@@ -183,7 +200,7 @@ fn read_campaign(
 
 /// Runs Get Campaign.
 pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
-    let plan = plan(params)?;
+    let plan = plan(params, &ctx.entities)?;
     let client = ctx.client()?;
     // One set of request slots: a campaign and its forensics may run side by side.
     let slots = ctx.request_slots();
@@ -278,7 +295,12 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
     }
     let found_refs: Vec<&str> = found.iter().map(String::as_str).collect();
     let mut message = format!(
-        "Successfully found information for the following campaigns in ProofPoint TAP: {}",
+        "Successfully found information for the following campaigns in ProofPoint TAP{}: {}",
+        if plan.from_entities {
+            FROM_ENTITIES
+        } else {
+            ""
+        },
         name_list(&found_refs, "json_result")
     );
     if !missing.is_empty() {
@@ -385,7 +407,10 @@ mod tests {
     use crate::params::{parse, Section};
 
     fn plan_of(v: Value) -> Result<Plan> {
-        plan(parse(v.as_object().unwrap().clone(), Section::Parameters)?)
+        plan(
+            parse(v.as_object().unwrap().clone(), Section::Parameters)?,
+            &[],
+        )
     }
 
     #[test]

@@ -11,14 +11,15 @@ use std::future::Future;
 use super::evidence::{self, EvidenceParams, Filter};
 
 use super::context::{
-    fatal_error, is_threat_id, is_uuid, name_list, ActionDef, ActionInfo, Context, Outcome,
+    campaign_ids_of, fatal_error, is_threat_id, is_uuid, name_list, threat_ids_of, ActionDef,
+    ActionInfo, Context, Outcome, FROM_ENTITIES,
 };
 use super::tap_fields::{field, flag_text, text};
 
 use crate::error::{Error, Result};
 use crate::params::parameters;
 use crate::params::{Flag, List};
-use crate::protocol::{Entity, ErrorEntry, JsonResult};
+use crate::protocol::{Entity, ErrorEntry, JsonResult, TargetEntity};
 use foldhash::HashSet;
 
 /// Get Threat Forensics, as the registry lists it.
@@ -59,7 +60,9 @@ parameters! {
     #[derive(Debug, Deserialize, JsonSchema)]
     #[schemars(title = "Get Threat Forensics parameters")]
     pub(crate) struct Params<'a> {
-        /// Threat IDs, as a list or a comma-separated string. Give these or Campaign ID, not both.
+        /// Threat IDs, as a list or a comma-separated string. Give these or Campaign ID, not both;
+        /// when both are empty, the THREATSIGNATURE and SHA-256 FILEHASH entities in scope (else
+        /// the THREATCAMPAIGN ones).
         #[param("Threat ID", aliases = ["threat_ids"])]
         #[serde(default)]
         #[serde(borrow)]
@@ -107,14 +110,32 @@ impl Kind {
     }
 }
 
-fn plan(params: &Params) -> Result<(Kind, Vec<String>, Filter)> {
+fn plan(params: &Params, entities: &[TargetEntity]) -> Result<Plan> {
     let threats = params.threat_id.split_commas();
     let campaigns = params.campaign_id.split_commas();
     let (kind, ids) = match (threats.is_empty(), campaigns.is_empty()) {
+        // No ids given: the entities in scope (SPEC §4.11), threats first.
         (true, true) => {
-            return Err(Error::invalid_parameter(
-                "Give the threats in \"Threat ID\" (threat_id) or the campaigns in \"Campaign ID\" (campaign_id).",
-            ))
+            let threats: Vec<String> = threat_ids_of(entities).into_iter().map(|(id, _)| id).collect();
+            let campaigns = campaign_ids_of(entities);
+            let kind = if !threats.is_empty() {
+                Kind::Threat {
+                    include_campaign: params.include_campaign_forensics.0,
+                }
+            } else if !campaigns.is_empty() && !params.include_campaign_forensics.0 {
+                Kind::Campaign
+            } else {
+                return Err(Error::invalid_parameter(
+                    "Give the threats in \"Threat ID\" (threat_id) or the campaigns in \"Campaign ID\" (campaign_id), or have THREATSIGNATURE, SHA-256 FILEHASH or THREATCAMPAIGN entities in scope.",
+                ));
+            };
+            let ids = if threats.is_empty() { campaigns } else { threats };
+            return Ok(Plan {
+                kind,
+                ids: dedup(ids),
+                filter: params.evidence.filter()?,
+                from_entities: true,
+            });
         }
         (false, false) => {
             return Err(Error::invalid_parameter(
@@ -136,12 +157,10 @@ fn plan(params: &Params) -> Result<(Kind, Vec<String>, Filter)> {
             (Kind::Campaign, campaigns)
         }
     };
-    let mut seen = HashSet::default();
-    let mut unique = Vec::new();
-    for id in ids {
+    for id in &ids {
         let valid = match kind {
-            Kind::Campaign => is_uuid(&id),
-            Kind::Threat { .. } => is_threat_id(&id),
+            Kind::Campaign => is_uuid(id),
+            Kind::Threat { .. } => is_threat_id(id),
         };
         if !valid {
             return Err(Error::invalid_parameter(match kind {
@@ -149,17 +168,41 @@ fn plan(params: &Params) -> Result<(Kind, Vec<String>, Filter)> {
                 Kind::Threat { .. } => format!("The parameter \"Threat ID\" (threat_id) takes threat IDs (letters, digits, '-', '_', '.'); \"{id}\" is not one."),
             }));
         }
-        if seen.insert(id.to_ascii_lowercase()) {
-            unique.push(id);
-        }
     }
-    let filter = params.evidence.filter()?;
-    Ok((kind, unique, filter))
+    Ok(Plan {
+        kind,
+        ids: dedup(ids),
+        filter: params.evidence.filter()?,
+        from_entities: false,
+    })
+}
+
+/// The ids to fetch, checked: their kind, the evidence wanted, and whether they came from the
+/// entities in scope (which the message then says).
+#[derive(Debug)]
+struct Plan {
+    kind: Kind,
+    ids: Vec<String>,
+    filter: Filter,
+    from_entities: bool,
+}
+
+/// `ids` without repeats (ignoring case), in order.
+fn dedup(ids: Vec<String>) -> Vec<String> {
+    let mut seen = HashSet::default();
+    ids.into_iter()
+        .filter(|id| seen.insert(id.to_ascii_lowercase()))
+        .collect()
 }
 
 /// Runs Get Threat Forensics.
 pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
-    let (kind, ids, filter) = plan(&params)?;
+    let Plan {
+        kind,
+        ids,
+        filter,
+        from_entities,
+    } = plan(&params, &ctx.entities)?;
     let client = ctx.client()?;
     let slots = ctx.request_slots();
     let fetches = ids.iter().map(|id| {
@@ -229,7 +272,8 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         });
     }
     let mut message = format!(
-        "Successfully fetched forensics for the following {plural} in ProofPoint TAP: {}",
+        "Successfully fetched forensics for the following {plural} in ProofPoint TAP{}: {}",
+        if from_entities { FROM_ENTITIES } else { "" },
         name_list(&found, "json_result")
     );
     if !missing.is_empty() {
@@ -302,10 +346,8 @@ mod tests {
     use crate::params::{parse, Section};
 
     fn plan_of(v: Value) -> Result<(Kind, Vec<String>, Filter)> {
-        plan(&parse::<Params, _>(
-            v.as_object().unwrap().clone(),
-            Section::Parameters,
-        )?)
+        let params = parse::<Params, _>(v.as_object().unwrap().clone(), Section::Parameters)?;
+        plan(&params, &[]).map(|p| (p.kind, p.ids, p.filter))
     }
 
     #[test]

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::context::{
-    fatal_error, is_threat_id, name_list, ActionDef, ActionInfo, Context, Outcome,
+    fatal_error, is_sha256, is_threat_id, name_list, threat_ids_of, ActionDef, ActionInfo, Context,
+    Outcome, FROM_ENTITIES,
 };
 use super::tap_fields::{field, html_escape, names, text};
 use super::verdict::{is_malicious_threat, Severity};
@@ -87,12 +88,9 @@ struct Wanted {
     entity: Option<String>,
 }
 
-/// The ids to look up: the parameter's, else the entities'; where they came from, for the
-/// message; and the FILEHASH entities passed over, which the message names too.
-fn wanted<'c>(
-    ctx: &'c Context,
-    params: &Params,
-) -> Result<(Vec<Wanted>, &'static str, Vec<&'c str>)> {
+/// The ids to look up: the parameter's, else the entities' (SPEC §4.11); whether they came from
+/// the entities, for the message; and the FILEHASH entities passed over, which it names too.
+fn wanted<'c>(ctx: &'c Context, params: &Params) -> Result<(Vec<Wanted>, bool, Vec<&'c str>)> {
     let mut out: Vec<Wanted> = Vec::new();
     let mut push = |id: String, entity: Option<String>| {
         if !out.iter().any(|w| w.id == id) {
@@ -107,50 +105,37 @@ fn wanted<'c>(
                     "The parameter \"Threat ID\" (threat_id) takes threat ids (letters, digits, '-', '_' and '.'); \"{id}\" is not one."
                 )));
             }
-            push(normalise(&id), None);
+            // Threat ids are lowercase hex when they are SHA-256s (SOAR upper-cases identifiers).
+            let id = if is_sha256(&id) {
+                id.to_ascii_lowercase()
+            } else {
+                id
+            };
+            push(id, None);
         }
-        return Ok((out, "the parameter", Vec::new()));
+        return Ok((out, false, Vec::new()));
     }
-    let mut skipped = Vec::new();
-    for entity in &ctx.entities {
-        let value = entity.value().trim();
-        let id = if entity.is_type("THREATSIGNATURE") && is_threat_id(value) {
-            normalise(value)
-        } else if entity.is_type("FILEHASH") && is_sha256(value) {
-            value.to_ascii_lowercase()
-        } else {
-            if entity.is_type("FILEHASH") {
-                skipped.push(entity.identifier.as_str());
-            }
-            continue;
-        };
-        push(id, Some(entity.identifier.clone()));
+    for (id, entity) in threat_ids_of(&ctx.entities) {
+        push(id, Some(entity));
     }
+    let skipped = ctx
+        .entities
+        .iter()
+        .filter(|e| e.is_type("FILEHASH") && !is_sha256(e.value().trim()))
+        .map(|e| e.identifier.as_str())
+        .collect();
     if out.is_empty() {
         return Err(Error::invalid_parameter(
             "The parameter \"Threat ID\" (threat_id) is mandatory: give threat ids, or have THREATSIGNATURE or SHA-256 FILEHASH entities in scope.",
         ));
     }
-    Ok((out, "the entities in scope", skipped))
-}
-
-/// A SHA-256 in hex.
-fn is_sha256(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// Threat ids are lowercase hex when they are SHA-256s (SOAR upper-cases identifiers).
-fn normalise(id: &str) -> String {
-    if is_sha256(id) {
-        id.to_ascii_lowercase()
-    } else {
-        id.to_owned()
-    }
+    Ok((out, true, skipped))
 }
 
 /// Runs Get Threat Summary.
 pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
-    let (wanted, source, skipped) = wanted(ctx, &params)?;
+    let (wanted, from_entities, skipped) = wanted(ctx, &params)?;
+    let source = if from_entities { FROM_ENTITIES } else { "" };
     // Hashes that cannot be threat ids are said, not dropped unseen.
     let skipped_line = (!skipped.is_empty()).then(|| {
         format!(
@@ -223,13 +208,14 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
             ..Outcome::completed(
                 false,
                 format!(
-                    "No threat summaries were found in ProofPoint TAP (threat ids from {source})."
+                    "No threat summaries were found in ProofPoint TAP{source}.{}",
+                    skipped_line.unwrap_or_default()
                 ),
             )
         });
     }
     let mut message = format!(
-        "Successfully fetched the summaries of the following threats from ProofPoint TAP (threat ids from {source}): {}",
+        "Successfully fetched the summaries of the following threats from ProofPoint TAP{source}: {}",
         name_list(&found, "json_result")
     );
     if !missing.is_empty() {

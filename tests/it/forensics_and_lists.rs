@@ -476,3 +476,33 @@ async fn people_empty_and_invalid() {
     )
     .await;
 }
+
+/// With no id given, the threat ids of the THREATSIGNATURE and SHA-256 FILEHASH entities in scope.
+#[tokio::test]
+async fn forensics_of_the_threats_in_scope() {
+    // An attachment's threat id is its SHA-256.
+    const ATTACHMENT: &str = "3f8e5b2b1c0bd3e1f0c0c49a5ac4a1f3d7a0a59cba8f4c3c3b9e6e0f2a1b4c5d";
+    let server = MockServer::start().await;
+    for id in [T1, ATTACHMENT] {
+        Mock::given(method("GET"))
+            .and(path("/v2/forensics"))
+            .and(query_param("threatId", id))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(fixture("forensics_threat_mixed_types.json")),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let request = json!({"action": "get_forensics", "case_id": "77", "parameters": {},
+        "target_entities": [
+            {"identifier": T1.to_ascii_uppercase(), "entity_type": "THREATSIGNATURE"},
+            {"identifier": ATTACHMENT.to_ascii_uppercase(), "entity_type": "FILEHASH"},
+            {"identifier": "AA9B3D62-4D72-4EBC-8F39-3DA3833E7038", "entity_type": "THREATCAMPAIGN"}
+        ],
+        "configuration": config(&server.uri())});
+    let run = run(&request).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_envelope!("forensics_from_entities", run);
+}

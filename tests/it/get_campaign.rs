@@ -399,3 +399,27 @@ async fn requests_in_flight_never_exceed_max_concurrency() {
         .collect();
     assert_eq!(order, ids.iter().map(String::as_str).collect::<Vec<_>>());
 }
+
+/// With no Campaign ID, the THREATCAMPAIGN entities in scope: one made by this integration (its
+/// `campaign_id` property), one whose identifier is the campaign id (upper-cased by SOAR).
+#[tokio::test]
+async fn campaign_ids_come_from_the_entities_in_scope() {
+    let server = MockServer::start().await;
+    mount_campaign(&server, C1, 200, campaign(C1), 1).await;
+    mount_campaign(&server, C2, 200, campaign(C2), 1).await;
+    let mut request = request(json!({"Fetch Forensics Info": false}), &server.uri());
+    request["target_entities"] = json!([
+        {"identifier": "TORDAL \"2203_78291\"", "entity_type": "THREATCAMPAIGN",
+         "additional_properties": {"campaign_id": C1}},
+        {"identifier": C2.to_ascii_uppercase(), "entity_type": "THREATCAMPAIGN"},
+        {"identifier": "NOT A CAMPAIGN", "entity_type": "THREATCAMPAIGN"},
+        {"identifier": "HTTPS://EXAMPLE.COM/", "entity_type": "DestinationURL"}
+    ]);
+    let run = run(&request).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.envelope["output_message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Successfully found information for the following campaigns in ProofPoint TAP (ids from the entities in scope): "));
+    assert_envelope!("campaign_from_entities", run);
+}

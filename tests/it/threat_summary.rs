@@ -195,7 +195,7 @@ async fn ids_come_from_the_entities_in_scope() {
     assert!(run.envelope["output_message"]
         .as_str()
         .unwrap()
-        .contains("threat ids from the entities in scope"));
+        .contains("ProofPoint TAP (ids from the entities in scope): "));
     assert_envelope!("summary_from_entities", run);
 }
 
