@@ -13,6 +13,7 @@ use super::context::{
 };
 use super::evidence::{self, EvidenceParams, Filter};
 use super::tap_fields::{field, html_escape, names, text};
+use super::verdict::Severity;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::params::parameters;
@@ -272,16 +273,18 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
         }
         details.push(details_row(&view, &name));
         if plan.insights {
-            // The title is TAP text too: escaped like the body.
-            insights.push(Insight::general_html(
-                html_escape(&name),
-                insight_html(&view, &name),
-            ));
+            // The title is TAP text too: escaped like the body. A campaign is malicious
+            // (SPEC §4.10); what it says of who was exposed is not known here.
+            let mut insight = Insight::general_html(html_escape(&name), insight_html(&view, &name));
+            insight.severity = Severity::of(true, false).as_str().into();
+            insights.push(insight);
         }
         if plan.entities {
             let mut extra = Map::new();
             extra.insert("campaign_id".into(), json!(id));
-            entities.push(Entity::new(name, "THREATCAMPAIGN", extra));
+            let mut entity = Entity::new(name, "THREATCAMPAIGN", extra);
+            entity.is_suspicious = true;
+            entities.push(entity);
         }
         json.push(campaign);
         found.push(id);

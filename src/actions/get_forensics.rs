@@ -301,7 +301,16 @@ struct Forensics {
     reports: Vec<evidence::Report>,
 }
 
-/// A FILEHASH per distinct SHA-256 and a DestinationURL per distinct malicious URL.
+/// Whether a URL is on a host of Proofpoint's own (its sandbox's screenshots and the like).
+fn is_proofpoint_host(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .is_some_and(|h| h == "proofpoint.com" || h.ends_with(".proofpoint.com"))
+}
+
+/// A FILEHASH per distinct malicious (or attached) file and a DestinationURL per distinct
+/// malicious URL, suspicious when the evidence is malicious.
 fn evidence_entities(
     evidence: &[&Value],
     kind: Kind,
@@ -319,13 +328,16 @@ fn evidence_entities(
             .and_then(Value::as_object)
             .unwrap_or(&empty);
         let evidence_type = text(field(item, &["type"]));
+        let malicious = flag_text(field(item, &["malicious"])) == "true";
+        // Only what an analyst acts on (SPEC §4.10): a file when it is malicious or the
+        // attachment itself; a URL when it is malicious and not Proofpoint's own sandbox.
         let mut candidates = Vec::new();
         let sha256 = text(field(what, &["sha256"]));
-        if !sha256.is_empty() {
+        if !sha256.is_empty() && (malicious || evidence_type.eq_ignore_ascii_case("attachment")) {
             candidates.push((sha256, "FILEHASH"));
         }
         let url = text(field(what, &["url"]));
-        if !url.is_empty() && flag_text(field(item, &["malicious"])) == "true" {
+        if !url.is_empty() && malicious && !is_proofpoint_host(&url) {
             candidates.push((url, "DestinationURL"));
         }
         for (identifier, entity_type) in candidates {
@@ -333,7 +345,9 @@ fn evidence_entities(
                 let mut extra = Map::new();
                 extra.insert("evidence_type".into(), json!(evidence_type));
                 extra.insert(source_key.into(), json!(id));
-                entities.push(Entity::new(identifier, entity_type, extra));
+                let mut entity = Entity::new(identifier, entity_type, extra);
+                entity.is_suspicious = malicious;
+                entities.push(entity);
             }
         }
     }

@@ -20,7 +20,7 @@ mod people;
 mod ping;
 mod search_events;
 pub(crate) mod tap_fields;
-mod verdict;
+pub(crate) mod verdict;
 
 use std::fmt;
 use std::future::Future;

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use super::Plan;
 use crate::actions::context::Outcome;
 use crate::actions::tap_fields::{field, html_escape, names, text};
+use crate::actions::verdict::{is_malicious_threat, Severity};
 use crate::params::time_window;
 use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Table};
 use crate::tap::TapObject;
@@ -15,21 +16,30 @@ fn event_time(event: &Map<String, Value>) -> String {
     text(field(event, &["clickTime", "messageTime", "threatTime"]))
 }
 
+/// Whether an event concerns a malicious threat (SPEC §4.10): its own classification and status
+/// (a click), or any of its message's threats.
 fn is_malicious(event: &Map<String, Value>) -> bool {
-    let malicious = |c: &str| {
-        let c = c.to_ascii_lowercase();
-        c.contains("malware") || c.contains("phish")
+    let judged = |o: &Map<String, Value>| {
+        is_malicious_threat(
+            &text(field(o, &["classification"])),
+            &text(field(o, &["threatStatus"])),
+        )
     };
-    if malicious(&text(field(event, &["classification"]))) {
+    if judged(event) {
         return true;
     }
     match field(event, &["threatsInfoMap"]) {
-        Some(Value::Array(threats)) => threats
-            .iter()
-            .filter_map(Value::as_object)
-            .any(|t| malicious(&text(field(t, &["classification"])))),
+        Some(Value::Array(threats)) => threats.iter().filter_map(Value::as_object).any(judged),
         _ => false,
     }
+}
+
+/// Whether someone met what the event concerns: a permitted click, a delivered message.
+fn is_exposure(event: &Map<String, Value>) -> bool {
+    matches!(
+        kind_of(event).as_str(),
+        "clicks_permitted" | "messages_delivered"
+    )
 }
 
 fn kind_of(event: &Map<String, Value>) -> String {
@@ -237,73 +247,98 @@ fn insight(events: &[Map<String, Value>]) -> Option<Insight> {
             malicious.len() - 50
         ));
     }
-    Some(Insight::general_html(
-        "ProofPoint TAP: malicious clicks and messages",
-        html,
-    ))
+    let mut insight = Insight::general_html("ProofPoint TAP: malicious clicks and messages", html);
+    // Critical when someone was exposed: a permitted click, a delivered message.
+    let exposed = malicious.iter().any(|e| is_exposure(e));
+    insight.severity = Severity::of(true, exposed).as_str().into();
+    Some(insight)
 }
 
 /// DestinationURL per click URL, USERUNIQNAME per recipient and sender, THREATSIGNATURE per
 /// threat id; distinct, with the earliest event time as `first_seen`.
 fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
-    let mut found: Vec<(String, &'static str, Option<&'static str>, String)> = Vec::new();
+    // (identifier, type, role, first seen, suspicious)
+    let mut found: Vec<(String, &'static str, Option<&'static str>, String, bool)> = Vec::new();
     let mut add = |identifier: String,
                    entity_type: &'static str,
                    role: Option<&'static str>,
-                   time: &str| {
+                   time: &str,
+                   suspicious: bool| {
         if identifier.is_empty() {
             return;
         }
         let key = identifier.to_lowercase();
         match found
             .iter_mut()
-            .find(|(id, t, _, _)| *t == entity_type && id.to_lowercase() == key)
+            .find(|(id, t, ..)| *t == entity_type && id.to_lowercase() == key)
         {
-            Some(entry) if time < entry.3.as_str() && !time.is_empty() => entry.3 = time.to_owned(),
-            Some(_) => {}
-            None => found.push((identifier, entity_type, role, time.to_owned())),
+            Some(entry) => {
+                if time < entry.3.as_str() && !time.is_empty() {
+                    entry.3 = time.to_owned();
+                }
+                entry.4 |= suspicious;
+            }
+            None => found.push((identifier, entity_type, role, time.to_owned(), suspicious)),
         }
     };
     for e in events {
         let time = event_time(e);
+        let malicious = is_malicious(e);
         if kind_of(e).starts_with("clicks") {
-            add(text(field(e, &["url"])), "DestinationURL", None, &time);
+            add(
+                text(field(e, &["url"])),
+                "DestinationURL",
+                None,
+                &time,
+                malicious,
+            );
         }
+        // A recipient is suspicious when they met the threat: clicked it, or got the message.
         for recipient in names(field(e, &["recipient"])) {
-            add(recipient, "USERUNIQNAME", Some("recipient"), &time);
+            let exposed = malicious && is_exposure(e);
+            add(recipient, "USERUNIQNAME", Some("recipient"), &time, exposed);
         }
         add(
             text(field(e, &["sender"])),
             "USERUNIQNAME",
             Some("sender"),
             &time,
+            false,
         );
         add(
             text(field(e, &["threatID", "threatId"])),
             "THREATSIGNATURE",
             None,
             &time,
+            malicious,
         );
         if let Some(Value::Array(threats)) = field(e, &["threatsInfoMap"]) {
             for t in threats.iter().filter_map(Value::as_object) {
+                let threat_malicious = is_malicious_threat(
+                    &text(field(t, &["classification"])),
+                    &text(field(t, &["threatStatus"])),
+                );
                 add(
                     text(field(t, &["threatID", "threatId"])),
                     "THREATSIGNATURE",
                     None,
                     &time,
+                    threat_malicious,
                 );
             }
         }
     }
     found
         .into_iter()
-        .map(|(identifier, entity_type, role, first_seen)| {
+        .map(|(identifier, entity_type, role, first_seen, suspicious)| {
             let mut extra = Map::new();
             if let Some(role) = role {
                 extra.insert("role".into(), json!(role));
             }
             extra.insert("first_seen".into(), json!(first_seen));
-            Entity::new(identifier, entity_type, extra)
+            let mut entity = Entity::new(identifier, entity_type, extra);
+            entity.is_suspicious = suspicious;
+            entity
         })
         .collect()
 }
