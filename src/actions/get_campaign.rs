@@ -169,9 +169,10 @@ fn read_campaign(
     let mut forensics_error = None;
     if let (Some(filter), Some(forensics)) = (filter, forensics) {
         let body = match forensics {
-            Ok(body) => body,
+            Ok(body) => Some(body),
             // A campaign without forensics: TAP answers 404; report no evidence.
-            Err(e) if e.code == ErrorCode::NotFound => TapObject::default(),
+            Err(e) if e.code == ErrorCode::NotFound => Some(TapObject::default()),
+            // Not fetched is not "none" (SPEC §4.12): `forensics: null`, and the error says why.
             Err(e) => {
                 forensics_error = Some(
                     Error::new(
@@ -183,12 +184,17 @@ fn read_campaign(
                     )
                     .with_subject(id.to_owned()),
                 );
-                TapObject::default()
+                None
             }
         };
-        let mut evidence = filter.apply(body, id, &name);
-        evidence_views = std::mem::take(&mut evidence.views);
-        campaign.insert("forensics", &evidence);
+        match body {
+            Some(body) => {
+                let mut evidence = filter.apply(body, id, &name);
+                evidence_views = std::mem::take(&mut evidence.views);
+                campaign.insert("forensics", &evidence);
+            }
+            None => campaign.insert("forensics", &Value::Null),
+        }
     }
     Read {
         campaign,
@@ -242,7 +248,11 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
     }
 
     let mut found = Vec::new();
+    // Campaigns not reported, by why: not found, rate limited, or another failure.
     let mut missing = Vec::new();
+    let mut throttled = Vec::new();
+    let mut failed = Vec::new();
+    let mut without_forensics = Vec::new();
     let mut json = Vec::new();
     let mut insights = Vec::new();
     let mut entities = Vec::new();
@@ -259,12 +269,19 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
         } = match campaign {
             Ok(read) => read,
             Err(e) => {
-                missing.push(id);
+                match e.code {
+                    ErrorCode::NotFound => missing.push(id),
+                    ErrorCode::RateLimited => throttled.push(id),
+                    _ => failed.push(id),
+                }
                 errors.push(e.into());
                 continue;
             }
         };
-        errors.extend(forensics_error.map(ErrorEntry::from));
+        if let Some(e) = forensics_error {
+            without_forensics.push(id.clone());
+            errors.push(e.into());
+        }
         if !evidence_views.is_empty() {
             evidence_tables.push(evidence::table(
                 format!("Campaign {id} Evidence"),
@@ -290,10 +307,36 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
         found.push(id);
     }
 
+    // What is missing and why, for the message (SPEC §4.12).
+    let mut gaps = String::new();
+    for (ids, text) in [
+        (
+            &missing,
+            "Action wasn't able to find information for the following campaigns in ProofPoint TAP",
+        ),
+        (
+            &throttled,
+            "Rate limited (429: the TAP daily quota is spent), not fetched",
+        ),
+        (&failed, "Could not be fetched (see errors)"),
+        (
+            &without_forensics,
+            "Forensics could not be fetched for the following campaigns",
+        ),
+    ] {
+        if !ids.is_empty() {
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            gaps.push_str(&format!("\n{text}: {}", name_list(&refs, "errors")));
+        }
+    }
     if found.is_empty() {
+        let mut message = "No information about provided campaigns was found.".to_owned();
+        if !throttled.is_empty() || !failed.is_empty() {
+            message.push_str(&gaps);
+        }
         return Ok(Outcome {
             errors,
-            ..Outcome::completed(false, "No information about provided campaigns was found.")
+            ..Outcome::completed(false, message)
         });
     }
     let found_refs: Vec<&str> = found.iter().map(String::as_str).collect();
@@ -306,13 +349,7 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
         },
         name_list(&found_refs, "json_result")
     );
-    if !missing.is_empty() {
-        let missing_refs: Vec<&str> = missing.iter().map(String::as_str).collect();
-        message.push_str(&format!(
-            "\nAction wasn't able to find information for the following campaigns in ProofPoint TAP: {}",
-            name_list(&missing_refs, "errors")
-        ));
-    }
+    message.push_str(&gaps);
     let mut tables = vec![Table {
         title: "Campaign Details".into(),
         columns: DETAIL_COLUMNS.iter().map(|c| c.to_string()).collect(),

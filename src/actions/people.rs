@@ -241,6 +241,16 @@ pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Out
     let found = !users.is_empty();
     let mut json = body.unwrap_or_default();
     json.insert("users", &users);
+    // An incomplete list says so in the result too (SPEC §4.12).
+    let incomplete = if !errors.is_empty() {
+        Some("a later page could not be fetched (see errors)".to_owned())
+    } else {
+        paging.note()
+    };
+    if let Some(reason) = incomplete {
+        json.insert("complete", &false);
+        json.insert("incomplete_reason", &reason);
+    }
     let tables = if rows.is_empty() {
         Vec::new()
     } else {

@@ -188,7 +188,10 @@ pub(super) fn outcome(
     };
     let found = !events.is_empty();
     Outcome {
-        json_result: events_result(&raw_events),
+        json_result: events_result(
+            &raw_events,
+            (!errors.is_empty()).then_some("some intervals could not be queried (see errors)"),
+        ),
         insights,
         entities,
         tables,
@@ -343,13 +346,23 @@ fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
         .collect()
 }
 
-/// `{"events": [...]}`, the events as TAP sent them, each with its `event_type`.
-fn events_result(events: &[TapObject]) -> Option<JsonResult> {
+/// `{"events": [...]}`, the events as TAP sent them, each with its `event_type`; with
+/// `"complete": false` and the reason when some were not fetched (SPEC §4.12).
+fn events_result(events: &[TapObject], incomplete: Option<&str>) -> Option<JsonResult> {
     #[derive(Serialize)]
     struct Events<'a> {
         events: &'a [TapObject],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        complete: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        incomplete_reason: Option<&'a str>,
     }
-    serde_json::value::to_raw_value(&Events { events })
+    let result = Events {
+        events,
+        complete: incomplete.map(|_| false),
+        incomplete_reason: incomplete,
+    };
+    serde_json::value::to_raw_value(&result)
         .ok()
         .map(JsonResult::Raw)
 }
