@@ -407,3 +407,83 @@ async fn one_event_per_recipient_and_whole_events_without_id() {
         events.iter().map(|e| e["GUID"].as_str().unwrap()).collect();
     assert_eq!(guids.len(), 1, "one message, one GUID");
 }
+
+/// A message event: one recipient, a subject, a Message-ID and one threat.
+fn message(id: &str, recipient: &str, subject: &str, threat_id: &str) -> Value {
+    let mut m = sample()["messagesBlocked"][0].clone();
+    m["id"] = json!(id);
+    m["recipient"] = json!([recipient]);
+    m["subject"] = json!(subject);
+    m["messageID"] = json!(format!("<{id}@mail.example>"));
+    m["messageTime"] = json!("2021-03-25T11:20:00.000Z");
+    m["threatsInfoMap"][0]["threatID"] = json!(threat_id);
+    m
+}
+
+fn hunting_stub_body() -> Value {
+    json!({"queryEndTime": NOW, "clicksPermitted": [
+        click("c-1", "2021-03-25T11:10:00.000Z", "alice@example.com"),
+        click("c-2", "2021-03-25T11:11:00.000Z", "bob@example.com")
+    ], "clicksBlocked": [], "messagesDelivered": [],
+    "messagesBlocked": [
+        message("m-1", "alice@example.com", "Invoice 42 overdue", "t-aaa"),
+        message("m-2", "carol@example.com", "Lunch?", "t-bbb")
+    ]})
+}
+
+#[tokio::test]
+async fn hunting_filters_keep_only_matching_events() {
+    let server = stub(|_| ResponseTemplate::new(200).set_body_json(hunting_stub_body())).await;
+    // Recipient, any case: alice's click and message.
+    let run = search(
+        json!({"Recipient": "ALICE@example.com", "event_types": "all"}),
+        &server,
+        json!({}),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let ids: Vec<&str> = run.envelope["json_result"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["m-1", "c-1"]);
+    assert_envelope!("events_hunt_recipient", run);
+
+    // Subject (contains), Message-ID without brackets, and a threat of the message.
+    for filter in [
+        json!({"subject": "invoice"}),
+        json!({"Message ID": "m-1@MAIL.example"}),
+        json!({"threat_id": "T-AAA"}),
+    ] {
+        let run = search(filter.clone(), &server, json!({})).await;
+        let ids: Vec<&str> = run.envelope["json_result"]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["m-1"], "{filter}");
+    }
+}
+
+#[tokio::test]
+async fn hunting_by_the_entities_in_scope_and_max_events_after_filtering() {
+    let server = stub(|_| ResponseTemplate::new(200).set_body_json(hunting_stub_body())).await;
+    let request = json!({"action": "search_events", "case_id": "88",
+        "parameters": {"filter_by_entities": true, "max_events": 1},
+        "target_entities": [{"identifier": "BOB@EXAMPLE.COM", "entity_type": "USERUNIQNAME"}],
+        "configuration": config(&server.uri())});
+    let run = run_with(
+        &[],
+        request.to_string().as_bytes(),
+        &[("PROOFPOINT_TAP_NOW", NOW)],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let events = run.envelope["json_result"]["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["id"], "c-2");
+    assert_envelope!("events_hunt_entities", run);
+}

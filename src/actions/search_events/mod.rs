@@ -98,6 +98,11 @@ parameters! {
         #[param("Create Entities")]
         #[serde(default = "yes")]
         pub create_entities: Flag,
+        /// Filters applied to the events TAP returns: recipient, sender, URL, threat, campaign,
+        /// message.
+        #[group]
+        #[serde(borrow)]
+        pub hunt: HuntParams<'a>,
     }
 }
 
@@ -151,6 +156,8 @@ impl Kind {
 #[derive(Debug)]
 struct Plan {
     kinds: Vec<Kind>,
+    /// The hunting filters, applied to the events as they come.
+    hunt: Hunt,
     endpoint: &'static [&'static str],
     statuses: Vec<&'static str>,
     types: Vec<&'static str>,
@@ -295,6 +302,7 @@ fn plan(params: &Params, now: OffsetDateTime) -> Result<Plan> {
         .resolve(params.since_minutes.map(|m| m.0), now)?;
     Ok(Plan {
         kinds,
+        hunt: Hunt::default(),
         endpoint,
         statuses,
         types,
@@ -307,7 +315,8 @@ fn plan(params: &Params, now: OffsetDateTime) -> Result<Plan> {
 
 /// Runs Search Events.
 pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
-    let plan = plan(&params, ctx.now)?;
+    let mut plan = plan(&params, ctx.now)?;
+    plan.hunt = params.hunt.hunt(&ctx.entities);
     let client = ctx.client()?;
     let intervals = plan.intervals();
     // Calls spent are the requests actually sent, retries included: each one counts.
@@ -323,8 +332,9 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
                     .await
                 {
                     Ok(body) => {
-                        let kinds = plan.kinds.clone();
-                        ctx.off_thread(move || split_answer(body, &kinds)).await
+                        let (kinds, hunt) = (plan.kinds.clone(), plan.hunt.clone());
+                        ctx.off_thread(move || split_answer(body, &kinds, &hunt))
+                            .await
                     }
                     Err(e) => Err(e),
                 };
@@ -416,9 +426,9 @@ const VIEWED: [&str; 19] = [
     "GUID",
 ];
 
-/// The events of an answer, each kind's list in turn; CPU work for a big answer, run off the
-/// runtime thread. Events that are not objects are passed over.
-fn split_answer(body: TapObject, kinds: &[Kind]) -> Vec<Fetched> {
+/// The events of an answer that pass the hunting filters, each kind's list in turn; CPU work for
+/// a big answer, run off the runtime thread. Events that are not objects are passed over.
+fn split_answer(body: TapObject, kinds: &[Kind], hunt: &Hunt) -> Vec<Fetched> {
     let mut out = Vec::new();
     for kind in kinds {
         let list: Vec<Box<RawValue>> = body
@@ -429,6 +439,9 @@ fn split_answer(body: TapObject, kinds: &[Kind]) -> Vec<Fetched> {
             let Ok(mut event) = serde_json::from_str::<TapObject>(raw.get()) else {
                 continue;
             };
+            if !hunt.matches(&event) {
+                continue;
+            }
             let key = dedup_key(kind.name(), &event);
             let time = event.text_of(&["clickTime", "messageTime", "threatTime"]);
             event.insert("event_type", &kind.name());
@@ -453,7 +466,9 @@ fn dedup_key(kind: &str, event: &TapObject) -> String {
     }
 }
 
+mod hunt;
 mod report;
+use hunt::{Hunt, HuntParams};
 use report::outcome;
 #[cfg(test)]
 mod tests;

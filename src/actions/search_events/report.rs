@@ -93,6 +93,9 @@ pub(super) fn outcome(
             "\nThe result is incomplete: some intervals could not be queried (see errors).",
         );
     }
+    if !plan.hunt.is_empty() {
+        message.push_str("\nOnly the events that pass the hunting filters are counted and listed.");
+    }
 
     let clicks: Vec<&Map<String, Value>> = events
         .iter()
