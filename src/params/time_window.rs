@@ -216,6 +216,25 @@ pub(crate) fn window(
     Ok((start, end))
 }
 
+/// `start..end` in equal slices of at most an hour (so none is shorter than the SIEM API's 30 s
+/// minimum), newest first, as the `interval` values the SIEM API takes.
+pub(crate) fn hour_slices(start: OffsetDateTime, end: OffsetDateTime) -> Vec<String> {
+    let length = end - start;
+    let count = (length.whole_seconds() as f64 / 3600.0).ceil().max(1.0) as i64;
+    let step = length / count as f64;
+    (0..count)
+        .map(|i| {
+            let slice_end = if i == 0 { end } else { end - step * i as f64 };
+            let slice_start = if i == count - 1 {
+                start
+            } else {
+                end - step * (i + 1) as f64
+            };
+            format!("{}/{}", format(slice_start), format(slice_end))
+        })
+        .collect()
+}
+
 /// Parses a time parameter, naming it in the error.
 pub(crate) fn parse_param(text: &str, label: &str) -> Result<OffsetDateTime> {
     parse(text).ok_or_else(|| {

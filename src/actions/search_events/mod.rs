@@ -168,31 +168,9 @@ struct Plan {
 }
 
 impl Plan {
-    /// The window in equal slices of at most an hour (so none is shorter than the API's 30 s
-    /// minimum), newest first.
+    /// The window in equal slices of at most an hour, newest first.
     fn intervals(&self) -> Vec<String> {
-        let length = self.end - self.start;
-        let count = (length.whole_seconds() as f64 / 3600.0).ceil().max(1.0) as i64;
-        let step = length / count as f64;
-        (0..count)
-            .map(|i| {
-                let end = if i == 0 {
-                    self.end
-                } else {
-                    self.end - step * i as f64
-                };
-                let start = if i == count - 1 {
-                    self.start
-                } else {
-                    self.end - step * (i + 1) as f64
-                };
-                format!(
-                    "{}/{}",
-                    time_window::format(start),
-                    time_window::format(end)
-                )
-            })
-            .collect()
+        time_window::hour_slices(self.start, self.end)
     }
 
     fn endpoint_path(&self) -> String {
