@@ -14,6 +14,7 @@ mod decode_url;
 mod evidence;
 mod get_campaign;
 mod get_forensics;
+mod get_message_details;
 mod get_threat_summary;
 mod list_campaigns;
 mod people;
@@ -53,6 +54,7 @@ impl Action {
         Action::of::<people::GetTopClickers>(),
         Action::of::<search_events::SearchEvents>(),
         Action::of::<get_threat_summary::GetThreatSummary>(),
+        Action::of::<get_message_details::GetMessageDetails>(),
     ];
 
     const fn of<A: ActionDef>() -> Action {

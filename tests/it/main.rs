@@ -11,6 +11,7 @@ mod forensics_and_lists;
 mod generated_files;
 mod get_campaign;
 mod hostile;
+mod message_details;
 mod ping;
 mod request_props;
 mod search_events;
