@@ -357,9 +357,7 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
     }];
     tables.extend(evidence_tables);
     Ok(Outcome {
-        json_result: serde_json::value::to_raw_value(&json)
-            .ok()
-            .map(JsonResult::Raw),
+        json_result: JsonResult::raw(&json),
         insights,
         entities,
         tables,

@@ -283,9 +283,7 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         ));
     }
     Ok(Outcome {
-        json_result: serde_json::value::to_raw_value(&json)
-            .ok()
-            .map(JsonResult::Raw),
+        json_result: JsonResult::raw(&json),
         entities,
         tables,
         errors,

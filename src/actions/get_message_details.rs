@@ -534,9 +534,7 @@ fn report(
         complete: (!errors.is_empty()).then_some(false),
     };
     Outcome {
-        json_result: serde_json::value::to_raw_value(&details)
-            .ok()
-            .map(JsonResult::Raw),
+        json_result: JsonResult::raw(&details),
         insights: vec![insight],
         entities,
         errors,

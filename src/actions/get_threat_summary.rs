@@ -226,9 +226,7 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     }
     message.push_str(&skipped_line.unwrap_or_default());
     Ok(Outcome {
-        json_result: serde_json::value::to_raw_value(&json)
-            .ok()
-            .map(JsonResult::Raw),
+        json_result: JsonResult::raw(&json),
         insights,
         entities,
         tables: vec![Table {

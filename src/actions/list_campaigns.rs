@@ -309,9 +309,7 @@ fn json_result(listed: Vec<TapObject>, details: Vec<Option<TapObject>>) -> Optio
             object
         })
         .collect();
-    serde_json::value::to_raw_value(&items)
-        .ok()
-        .map(JsonResult::Raw)
+    JsonResult::raw(&items)
 }
 
 #[cfg(test)]

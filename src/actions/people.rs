@@ -261,9 +261,7 @@ pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Out
         }]
     };
     Ok(Outcome {
-        json_result: serde_json::value::to_raw_value(&json)
-            .ok()
-            .map(JsonResult::Raw),
+        json_result: JsonResult::raw(&json),
         entities,
         tables,
         errors,

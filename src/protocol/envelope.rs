@@ -75,6 +75,16 @@ pub enum JsonResult {
     Raw(Box<RawValue>),
 }
 
+impl JsonResult {
+    /// `value` written out once, TAP's raw objects in it untouched; none when it cannot be
+    /// written (it always can: what goes in is JSON already).
+    pub(crate) fn raw(value: &impl Serialize) -> Option<JsonResult> {
+        serde_json::value::to_raw_value(value)
+            .ok()
+            .map(JsonResult::Raw)
+    }
+}
+
 impl PartialEq for JsonResult {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {

@@ -365,7 +365,5 @@ fn events_result(events: &[TapObject], incomplete: Option<&str>) -> Option<JsonR
         complete: incomplete.map(|_| false),
         incomplete_reason: incomplete,
     };
-    serde_json::value::to_raw_value(&result)
-        .ok()
-        .map(JsonResult::Raw)
+    JsonResult::raw(&result)
 }
