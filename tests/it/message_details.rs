@@ -195,3 +195,50 @@ async fn unauthorized_fails_the_action() {
     assert_eq!(run.envelope["errors"][0]["code"], "unauthorized");
     assert_envelope!("message_unauthorized", run);
 }
+
+/// A failing slice of the window and a rate-limited threat summary are named; the rest is reported.
+#[tokio::test]
+async fn a_failed_slice_and_a_throttled_summary_are_named() {
+    let server = MockServer::start().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    // The slice before the message answers 500; the message's slice answers.
+    Mock::given(method("GET"))
+        .and(path("/v2/siem/all"))
+        .and(wiremock::matchers::query_param(
+            "interval",
+            "2021-03-25T09:10:10Z/2021-03-25T10:10:10Z",
+        ))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/siem/all"))
+        .respond_with(Siem(calls.clone()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/threat/summary/{THREAT}")))
+        .respond_with(ResponseTemplate::new(429))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/v2/threat/summary/"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let run = details(
+        &server,
+        json!({"guid": GUID, "message_time": "2021-03-25T10:10:10Z"}),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let codes: Vec<&str> = run.envelope["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["server_error", "rate_limited"]);
+    assert_eq!(run.envelope["json_result"]["complete"], false);
+    assert_envelope!("message_partial", run);
+}
