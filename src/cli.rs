@@ -69,11 +69,22 @@ fn actions(json: bool, pretty: bool) -> ExitStatus {
             .collect();
         return ExitStatus::of_output(write::json_to_stdout(&defs, pretty));
     }
+    // Columns as wide as their longest entry.
+    let name_width = Action::ALL
+        .iter()
+        .map(|a| a.info().name.len())
+        .max()
+        .unwrap_or(0);
+    let display_width = Action::ALL
+        .iter()
+        .map(|a| a.info().display_name.len())
+        .max()
+        .unwrap_or(0);
     let mut text = String::new();
     for a in Action::ALL {
         let i = a.info();
         text.push_str(&format!(
-            "{:<18} {:<22} {}\n",
+            "{:<name_width$} {:<display_width$} {}\n",
             i.name, i.display_name, i.description
         ));
     }

@@ -107,3 +107,35 @@ fn schema_write_produces_the_checked_in_schemas() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(unknown.stdout.is_empty());
 }
+
+#[test]
+fn the_actions_command_lists_every_action_in_columns() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_proofpoint-tap"))
+        .arg("actions")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let integration: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("integration.json")).unwrap())
+            .unwrap();
+    let files = integration["actions"].as_array().unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), files.len(), "{text}");
+    // Each line: name, display name, description; the columns start at the same place on every
+    // line, however long a name is.
+    let mut starts = Vec::new();
+    for (line, file) in lines.iter().zip(files) {
+        let def: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join(file.as_str().unwrap())).unwrap(),
+        )
+        .unwrap();
+        let name = def["identifier"].as_str().unwrap();
+        let display = def["name"].as_str().unwrap();
+        let description = def["description"].as_str().unwrap();
+        assert!(line.starts_with(name), "{line}");
+        starts.push((line.find(display).unwrap(), line.find(description).unwrap()));
+    }
+    assert!(starts.windows(2).all(|w| w[0] == w[1]), "{text}");
+}
