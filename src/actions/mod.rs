@@ -11,6 +11,7 @@
 
 pub(crate) mod context;
 mod decode_url;
+mod enrich_entities;
 mod evidence;
 mod get_campaign;
 mod get_forensics;
@@ -55,6 +56,7 @@ impl Action {
         Action::of::<search_events::SearchEvents>(),
         Action::of::<get_threat_summary::GetThreatSummary>(),
         Action::of::<get_message_details::GetMessageDetails>(),
+        Action::of::<enrich_entities::EnrichEntities>(),
     ];
 
     const fn of<A: ActionDef>() -> Action {

@@ -13,7 +13,7 @@ use super::tap_fields::{field, names, text};
 use crate::error::{Error, Result};
 use crate::params::parameters;
 use crate::params::{Flag, Integer};
-use crate::protocol::{Entity, JsonResult, Table};
+use crate::protocol::{Entity, ErrorEntry, JsonResult, Table};
 use crate::tap::{member_of, TapObject, VIEW_BUDGET};
 use foldhash::HashSet;
 use serde_json::value::RawValue;
@@ -93,7 +93,7 @@ impl List {
             List::TopClickers => "top-clickers",
         }
     }
-    fn endpoint(self) -> &'static str {
+    pub(crate) fn endpoint(self) -> &'static str {
         match self {
             List::VeryAttacked => "/v2/people/vap",
             List::TopClickers => "/v2/people/top-clickers",
@@ -160,46 +160,76 @@ fn check(params: &Params) -> Result<(u32, usize)> {
     Ok((window as u32, max as usize))
 }
 
-/// Runs one of the people actions.
-pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Outcome> {
-    let (window, max) = check(&params)?;
+/// A people list as fetched: TAP's first page around its users, the users as TAP sent them (each
+/// once), what went wrong with a later page, and how paging went.
+pub(crate) struct Fetched {
+    pub(crate) body: Option<TapObject>,
+    pub(crate) users: Vec<Box<RawValue>>,
+    pub(crate) errors: Vec<ErrorEntry>,
+    pub(crate) paging: Paging,
+    pub(crate) pages: usize,
+}
+
+/// Fetches up to `max` users of a list over `window` days, paged. An error before any page is the
+/// whole list's; after, it is kept with what was fetched.
+pub(crate) async fn fetch(ctx: &Context, list: List, window: u32, max: usize) -> Result<Fetched> {
     let client = ctx.client()?;
     let size = PAGE_SIZE.min(max);
-    let mut body: Option<TapObject> = None;
-    // Users as TAP sent them, for the JSON result.
-    let mut users: Vec<Box<RawValue>> = Vec::new();
-    let mut errors = Vec::new();
-    let mut paging = Paging::new(list.endpoint());
+    let mut fetched = Fetched {
+        body: None,
+        users: Vec::new(),
+        errors: Vec::new(),
+        paging: Paging::new(list.endpoint()),
+        pages: 0,
+    };
     let mut seen = HashSet::default();
     for page in 1..=Paging::pages_needed(max, size) {
-        if !paging.may_call() {
+        if !fetched.paging.may_call() {
             break;
         }
         let mut answer = match client.people(list.path(), window, size, page).await {
             Ok(answer) => answer,
             // Nothing fetched yet: the action has nothing to report.
-            Err(e) if body.is_none() => return Err(e),
+            Err(e) if fetched.body.is_none() => return Err(e),
             Err(e) => {
-                errors.push(e.with_subject(format!("page {page}")).into());
+                fetched
+                    .errors
+                    .push(e.with_subject(format!("page {page}")).into());
                 break;
             }
         };
+        fetched.pages += 1;
         // Taken in place, so that TAP's field order survives in the JSON result.
         let page_users: Vec<Box<RawValue>> = answer
             .take("users")
             .and_then(|raw| serde_json::from_str(raw.get()).ok())
             .unwrap_or_default();
         let got = page_users.len();
-        let before = users.len();
+        let before = fetched.users.len();
         // A user seen on an earlier page (a server ignoring `page`) is not listed twice.
-        users.extend(page_users.into_iter().filter(|u| seen.insert(user_key(u))));
-        let new = users.len() - before;
-        body.get_or_insert(answer);
-        if users.len() >= max || !paging.goes_on(got, new, size) {
+        fetched
+            .users
+            .extend(page_users.into_iter().filter(|u| seen.insert(user_key(u))));
+        let new = fetched.users.len() - before;
+        fetched.body.get_or_insert(answer);
+        if fetched.users.len() >= max || !fetched.paging.goes_on(got, new, size) {
             break;
         }
     }
-    users.truncate(max);
+    fetched.users.truncate(max);
+    Ok(fetched)
+}
+
+/// Runs one of the people actions.
+pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Outcome> {
+    let (window, max) = check(&params)?;
+    let Fetched {
+        body,
+        users,
+        errors,
+        paging,
+        ..
+    } = fetch(ctx, list, window, max).await?;
     // What the table and the entities read of each user, within one budget.
     let mut budget = VIEW_BUDGET;
     let views: Vec<Map<String, Value>> = users

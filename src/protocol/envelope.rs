@@ -197,6 +197,12 @@ pub struct Enrichment {
     pub entity_type: String,
     /// Properties to set, prefixed `ProofPointTAP_`.
     pub properties: Map<String, Value>,
+    /// The entity's new `is_enriched` flag, where the action sets it (Enrich Entities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_enriched: Option<bool>,
+    /// The entity's new `is_suspicious` flag, where the action sets it (Enrich Entities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_suspicious: Option<bool>,
 }
 
 /// A data table.

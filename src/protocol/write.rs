@@ -214,6 +214,8 @@ mod tests {
                 identifier: "u".into(),
                 entity_type: "DestinationURL".into(),
                 properties,
+                is_enriched: Some(true),
+                is_suspicious: Some(false),
             }],
             tables: vec![Table {
                 title: "t".into(),

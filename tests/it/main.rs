@@ -6,6 +6,7 @@ mod common;
 
 mod bad_input;
 mod decode_url;
+mod enrich_entities;
 mod faults;
 mod forensics_and_lists;
 mod generated_files;

@@ -112,6 +112,8 @@ pub(super) fn outcome(
                     identifier: entity.identifier.clone(),
                     entity_type: entity.entity_type.clone(),
                     properties,
+                    is_enriched: None,
+                    is_suspicious: None,
                 });
             }
             if create_entities && known.insert(item.decoded_url.to_lowercase()) {
