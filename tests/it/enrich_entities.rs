@@ -12,17 +12,6 @@ const FILE_THREAT: &str = "3f8e5b2b1c0bd3e1f0c0c49a5ac4a1f3d7a0a59cba8f4c3c3b9e6
 const SIGNATURE: &str = "2fab740f143fc1aa4c1cd0146d334c5593b1428f6d062b2c406e5efe8abe95ca";
 const CAMPAIGN: &str = "aa9b3d62-4d72-4ebc-8f39-3da3833e7038";
 
-fn fixture(name: &str) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/fixtures/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap()
-}
-
 fn summary(id: &str, name: &str, category: &str, status: &str) -> ResponseTemplate {
     let mut s = fixture("threat_summary.json");
     s["id"] = json!(id);

@@ -11,17 +11,6 @@ const C1: &str = "aa9b3d62-4d72-4ebc-8f39-3da3833e7038";
 const T1: &str = "30f800f97aeaa8d62bdf3a6fb2b0681179a360c12e127f07038f8521461e5050";
 const T2: &str = "0000aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889";
 
-fn fixture(name: &str) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/fixtures/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap()
-}
-
 async fn go(action: &str, parameters: Value, uri: &str) -> Run {
     let request = json!({"action": action, "case_id": "77", "parameters": parameters, "configuration": config(uri)});
     run_with(

@@ -13,15 +13,6 @@ const C2: &str = "f3ff0874-85ef-475e-b3fe-d05f97b2ed3f";
 const C3: &str = "0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0";
 const C4: &str = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d";
 
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 /// The sample campaign, as campaign `id`.
 fn campaign(id: &str) -> Value {
     let mut c = fixture("campaign.json");

@@ -209,14 +209,7 @@ async fn a_loopback_api_root_never_goes_through_a_proxy() {
 
 #[tokio::test]
 async fn tap_strings_reach_the_case_wall_escaped_and_without_controls() {
-    let mut campaign: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/fixtures/campaign.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let mut campaign: serde_json::Value = fixture("campaign.json");
     campaign["id"] = json!(CAMPAIGN);
     campaign["name"] = json!("\u{1b}[2J\u{1b}[31mUrgent\u{1b}[0m \u{202e}fdp.exe\u{202c} </script><script>alert(1)</script>");
     campaign["description"] = json!("line one\u{7}\u{85}\nline two");
@@ -397,14 +390,7 @@ async fn a_stdin_never_closed_stops_at_the_deadline() {
 /// A campaign of about `mib` MiB whose bulk is what makes a tree of values grow most: tiny values
 /// in its members list and in a list the tables read; and forensics of as many tiny evidence items.
 fn hostile_answers(mib: usize) -> (Vec<u8>, Vec<u8>) {
-    let mut campaign: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/fixtures/campaign.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let mut campaign: serde_json::Value = fixture("campaign.json");
     campaign["campaignMembers"] = json!(vec![0; mib * 1024 * 1024 / 4]);
     campaign["families"] = json!(vec![json!({}); mib * 1024 * 1024 / 6]);
     let item = json!({"type": "url", "display": "d", "malicious": true, "what": {"url": "http://a.example/"}});

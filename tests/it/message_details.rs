@@ -13,20 +13,9 @@ const NOW: &str = "2021-03-25T12:00:00Z";
 const GUID: &str = "c26dbea0-80d5-463b-b93c-4e8b708219ce";
 const THREAT: &str = "2fab740f143fc1aa4c1cd0146d334c5593b1428f6d062b2c406e5efe8abe95ca";
 
-fn sample() -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/fixtures/siem_all.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap()
-}
-
 /// The sample message to one recipient, under its own event id.
 fn event(id: &str, recipient: &str) -> Value {
-    let mut m = sample()["messagesBlocked"][0].clone();
+    let mut m = fixture("siem_all.json")["messagesBlocked"][0].clone();
     m["id"] = json!(id);
     m["GUID"] = json!(GUID);
     m["messageID"] = json!("<20210325101010.12345@mail.example>");
@@ -54,7 +43,7 @@ impl Respond for Siem {
         if !holds {
             return ResponseTemplate::new(200).set_body_json(json!({"queryEndTime": NOW}));
         }
-        let mut click = sample()["clicksPermitted"][0].clone();
+        let mut click = fixture("siem_all.json")["clicksPermitted"][0].clone();
         click["GUID"] = json!(GUID);
         click["recipient"] = json!("bob@example.com");
         click["clickTime"] = json!("2021-03-25T10:20:00.000Z");
@@ -75,14 +64,7 @@ async fn stub() -> (MockServer, Arc<AtomicUsize>) {
         .respond_with(Siem(calls.clone()))
         .mount(&server)
         .await;
-    let mut summary: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/fixtures/threat_summary.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let mut summary: Value = fixture("threat_summary.json");
     summary["id"] = json!(THREAT);
     Mock::given(method("GET"))
         .and(path_regex("^/v2/threat/summary/"))

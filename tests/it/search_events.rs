@@ -10,17 +10,6 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const NOW: &str = "2021-03-25T12:00:00Z";
 
-fn sample() -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/fixtures/siem_all.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap()
-}
-
 fn body(clicks: Vec<Value>, messages: Vec<Value>) -> Value {
     json!({"queryEndTime": NOW, "clicksPermitted": clicks, "clicksBlocked": [], "messagesDelivered": messages, "messagesBlocked": []})
 }
@@ -28,7 +17,7 @@ fn body(clicks: Vec<Value>, messages: Vec<Value>) -> Value {
 /// A click of the sample message's URL: `id` tells clicks apart; they share the message's GUID,
 /// as clicks of one message to several people do.
 fn click(id: &str, time: &str, recipient: &str) -> Value {
-    let mut c = sample()["clicksPermitted"][0].clone();
+    let mut c = fixture("siem_all.json")["clicksPermitted"][0].clone();
     c["id"] = json!(id);
     c["clickTime"] = json!(time);
     c["recipient"] = json!(recipient);
@@ -82,7 +71,7 @@ async fn search(parameters: Value, server: &MockServer, extra: Value) -> Run {
 async fn clicks_only() {
     let server = stub(|_| {
         ResponseTemplate::new(200).set_body_json(
-            json!({"queryEndTime": NOW, "clicksPermitted": sample()["clicksPermitted"]}),
+            json!({"queryEndTime": NOW, "clicksPermitted": fixture("siem_all.json")["clicksPermitted"]}),
         )
     })
     .await;
@@ -114,7 +103,7 @@ async fn clicks_only() {
 async fn messages_only() {
     let server = stub(|_| {
         ResponseTemplate::new(200).set_body_json(
-            json!({"queryEndTime": NOW, "messagesBlocked": sample()["messagesBlocked"]}),
+            json!({"queryEndTime": NOW, "messagesBlocked": fixture("siem_all.json")["messagesBlocked"]}),
         )
     })
     .await;
@@ -133,7 +122,7 @@ async fn messages_only() {
 
 #[tokio::test]
 async fn all_events() {
-    let server = stub(|_| ResponseTemplate::new(200).set_body_json(sample())).await;
+    let server = stub(|_| ResponseTemplate::new(200).set_body_json(fixture("siem_all.json"))).await;
     let run = search(json!({}), &server, json!({})).await;
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(
@@ -361,7 +350,7 @@ async fn the_deadline_keeps_finished_slices() {
 #[tokio::test]
 async fn one_event_per_recipient_and_whole_events_without_id() {
     let message = |id: Option<&str>, recipient: &str| {
-        let mut m = sample()["messagesBlocked"][0].clone();
+        let mut m = fixture("siem_all.json")["messagesBlocked"][0].clone();
         m["recipient"] = json!([recipient]);
         m["messageTime"] = json!("2021-03-25T11:10:00.000Z");
         if let Some(id) = id {
@@ -410,7 +399,7 @@ async fn one_event_per_recipient_and_whole_events_without_id() {
 
 /// A message event: one recipient, a subject, a Message-ID and one threat.
 fn message(id: &str, recipient: &str, subject: &str, threat_id: &str) -> Value {
-    let mut m = sample()["messagesBlocked"][0].clone();
+    let mut m = fixture("siem_all.json")["messagesBlocked"][0].clone();
     m["id"] = json!(id);
     m["recipient"] = json!([recipient]);
     m["subject"] = json!(subject);

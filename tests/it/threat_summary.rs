@@ -10,20 +10,9 @@ const URL_THREAT: &str = "d22be456cbc0a0e5d900696c36c92c547bea13cc76d32b63ed85b4
 const FILE_THREAT: &str = "3f8e5b2b1c0bd3e1f0c0c49a5ac4a1f3d7a0a59cba8f4c3c3b9e6e0f2a1b4c5d";
 const UNKNOWN: &str = "0000000000000000000000000000000000000000000000000000000000000001";
 
-fn sample() -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/fixtures/threat_summary.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap()
-}
-
 /// The sample summary under another id, name and verdict.
 fn summary(id: &str, name: &str, category: &str, status: &str) -> Value {
-    let mut s = sample();
+    let mut s = fixture("threat_summary.json");
     s["id"] = json!(id);
     s["name"] = json!(name);
     s["category"] = json!(category);

@@ -119,6 +119,13 @@ pub async fn run(request: &Value) -> Run {
     run_with(&[], request.to_string().as_bytes(), &[]).await
 }
 
+/// A fixture of `tests/fixtures/`, built from real TAP bodies.
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("the fixture exists"))
+        .expect("the fixture is JSON")
+}
+
 /// A configuration pointing at `uri` with the test credentials.
 pub fn config(uri: &str) -> Value {
     serde_json::json!({"api_root": uri, "username": PRINCIPAL, "password": SECRET})
