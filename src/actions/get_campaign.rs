@@ -272,6 +272,8 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
                 match e.code {
                     ErrorCode::NotFound => missing.push(id),
                     ErrorCode::RateLimited => throttled.push(id),
+                    // The runner names what the deadline left unfinished.
+                    ErrorCode::DeadlineExceeded => {}
                     _ => failed.push(id),
                 }
                 errors.push(e.into());

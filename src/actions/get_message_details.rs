@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use super::context::{fatal_error, ActionDef, ActionInfo, Context, Outcome};
-use super::tap_fields::{field, html_escape, names, text};
+use super::tap_fields::{bare_message_id, field, html_escape, names, text};
 use super::verdict::{is_malicious_threat, Severity};
 use crate::error::{Error, ErrorCode, Result};
 use crate::params::time_window::{self, TimeFrame, TimeWindow};
@@ -108,21 +108,13 @@ impl Wanted {
     fn matches(&self, message: &Map<String, Value>) -> bool {
         match self {
             Wanted::MessageId(id) => {
-                bare(&text(field(message, &["messageID", "messageId"]))) == *id
+                bare_message_id(&text(field(message, &["messageID", "messageId"]))) == *id
             }
             Wanted::Guid(guid) => {
                 text(field(message, &["GUID", "guid"])).eq_ignore_ascii_case(guid)
             }
         }
     }
-}
-
-/// A Message-ID without its angle brackets, lower-cased.
-fn bare(id: &str) -> String {
-    id.trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .to_lowercase()
 }
 
 /// The message asked for and the window to search.
@@ -141,7 +133,7 @@ fn plan(params: &Params, now: OffsetDateTime) -> Result<(Wanted, OffsetDateTime,
                 "Give the message's \"Message ID\" (message_id) or its \"GUID\" (guid).",
             ))
         }
-        (Some(id), None) => Wanted::MessageId(bare(id)),
+        (Some(id), None) => Wanted::MessageId(bare_message_id(id)),
         (None, Some(guid)) => Wanted::Guid(guid.to_lowercase()),
     };
     let (start, end) = match given(&params.message_time) {
@@ -525,6 +517,8 @@ fn report(
         threats: &'a [TapObject],
         #[serde(skip_serializing_if = "Option::is_none")]
         complete: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        incomplete_reason: Option<&'static str>,
     }
     let details = Details {
         found_by: wanted.shown(),
@@ -532,6 +526,8 @@ fn report(
         clicks: found.clicks.iter().map(|(e, _)| e).collect(),
         threats: &summaries,
         complete: (!errors.is_empty()).then_some(false),
+        incomplete_reason: (!errors.is_empty())
+            .then_some("part of the window or a threat summary could not be fetched (see errors)"),
     };
     Outcome {
         json_result: JsonResult::raw(&details),

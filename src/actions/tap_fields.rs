@@ -35,6 +35,15 @@ pub(crate) fn strip_controls(text: &mut String) {
     }
 }
 
+/// A Message-ID header without the angle brackets it is often written with, lower-cased, so that
+/// two spellings of one id compare equal.
+pub(crate) fn bare_message_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_lowercase()
+}
+
 /// A field by its name or one of its drifted spellings; an exact match first, then ignoring case.
 pub(crate) fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
     names

@@ -32,6 +32,9 @@ struct Item<'a> {
     forensics: Option<&'a [Report]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     skipped: Option<&'a str>,
+    /// The code of a lookup that failed (the message and `errors` say more).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
 }
 
 /// The envelope's parts from what was learned, entity by entity.
@@ -62,6 +65,7 @@ pub(super) fn report(
             person: None,
             forensics: None,
             skipped: None,
+            error: None,
         };
         let mut properties = Map::new();
         let put = |p: &mut Map<String, Value>, key: &str, value: Value| {
@@ -69,11 +73,13 @@ pub(super) fn report(
         };
         let (suspicious, severity, what) = match result {
             Err(e) => {
-                if e.code == ErrorCode::RateLimited {
-                    throttled.push(&entity.identifier);
-                } else {
-                    failed.push(&entity.identifier);
+                match e.code {
+                    ErrorCode::RateLimited => throttled.push(&entity.identifier),
+                    // The runner names what the deadline left unfinished.
+                    ErrorCode::DeadlineExceeded => {}
+                    _ => failed.push(&entity.identifier),
                 }
+                item.error = Some(e.code.as_str());
                 errors.push(
                     Error::new(e.code, e.message.clone())
                         .with_subject(entity.identifier.clone())
@@ -124,7 +130,9 @@ pub(super) fn report(
                     ("attack_spread", "attackSpread"),
                     ("identified_at", "identifiedAt"),
                 ] {
-                    put(&mut properties, key, json!(text(field(&v, &[names_]))));
+                    // As TAP sent it: severity and attack spread stay numbers to compare.
+                    let value = field(&v, &[names_]).cloned().unwrap_or(json!(""));
+                    put(&mut properties, key, value);
                 }
                 for key in ["families", "malware", "actors"] {
                     put(

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::actions::tap_fields::{field, names, text};
+use crate::actions::tap_fields::{bare_message_id, field, names, text};
 use crate::params::{parameters, Flag, List};
 use crate::protocol::TargetEntity;
 use crate::tap::TapObject;
@@ -109,14 +109,6 @@ impl HuntParams<'_> {
         }
         hunt
     }
-}
-
-/// A Message-ID without the angle brackets it is often written with.
-fn bare_message_id(id: &str) -> String {
-    id.trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .to_lowercase()
 }
 
 /// The members the filters read.
