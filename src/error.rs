@@ -37,10 +37,12 @@ pub enum ErrorCode {
     InvalidResponse,
     /// The platform's execution deadline came before the work was done.
     DeadlineExceeded,
-    /// A URL given to Decode URL is not a URL Defense URL.
+    /// A URL given to Decode URL is neither a URL Defense URL nor another known wrapper's.
     NotUrlDefense,
-    /// A URL Defense URL could not be decoded.
+    /// A wrapped URL could not be decoded.
     DecodeFailed,
+    /// A wrapper whose target only its vendor's server knows (Mimecast, some Sophos links).
+    NotDecodableOffline,
     /// A bug: the action stopped unexpectedly.
     Internal,
 }
@@ -64,6 +66,7 @@ impl ErrorCode {
             ErrorCode::DeadlineExceeded => "deadline_exceeded",
             ErrorCode::NotUrlDefense => "not_url_defense",
             ErrorCode::DecodeFailed => "decode_failed",
+            ErrorCode::NotDecodableOffline => "not_decodable_offline",
             ErrorCode::Internal => "internal",
         }
     }

@@ -16,7 +16,7 @@ mod params;
 mod protocol;
 pub mod runner;
 mod tap;
-pub mod urldefense;
+pub mod unwrap;
 
 use actions::Action;
 pub use manifest::INTEGRATION_IDENTIFIER;

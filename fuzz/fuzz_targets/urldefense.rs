@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proofpoint_tap::urldefense::decode;
+use proofpoint_tap::unwrap::decode;
 
 const PREFIXES: [&str; 4] = [
     "",

@@ -7,6 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use crate::unwrap::Layers;
+
 /// Where a URL was decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -17,7 +19,7 @@ pub enum DecodeSource {
     Api,
 }
 
-/// Decode URL's `json_result`: one `{encodedUrl, decodedUrl, success, source}` object per decoded
+/// Decode URL's `json_result`: one `{encodedUrl, decodedUrl, success, source, layers}` object per decoded
 /// URL, in input order, plus the fields TAP's decode API adds for authenticated calls.
 ///
 /// A request can carry tens of thousands of URLs, so texts are not one allocation each: they live
@@ -56,6 +58,8 @@ pub struct DecodedEntry {
     pub decoded_url: TextRef,
     /// Where it was decoded.
     pub source: DecodeSource,
+    /// The wrappers taken off, outermost first.
+    pub layers: Layers,
     /// Fields TAP's decode API adds for authenticated calls.
     pub extra: Option<Box<Map<String, Value>>>,
 }
@@ -110,6 +114,8 @@ pub struct DecodedUrl<'a> {
     pub decoded_url: &'a str,
     /// Where it was decoded.
     pub source: DecodeSource,
+    /// The wrappers taken off, outermost first.
+    pub layers: Layers,
     /// Fields TAP's decode API adds for authenticated calls (`messageGuid`, `clusterName`, ...).
     pub extra: Option<&'a Map<String, Value>>,
 }
@@ -170,6 +176,7 @@ impl DecodedUrls {
             encoded_url: self.resolve(&e.encoded_url),
             decoded_url: self.resolve(&e.decoded_url),
             source: e.source,
+            layers: e.layers,
             extra: e.extra.as_deref(),
         })
     }
@@ -191,11 +198,12 @@ impl Serialize for DecodedUrl<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let extra = self.extra.map_or(0, Map::len);
-        let mut map = s.serialize_map(Some(4 + extra))?;
+        let mut map = s.serialize_map(Some(5 + extra))?;
         map.serialize_entry("encodedUrl", self.encoded_url)?;
         map.serialize_entry("decodedUrl", self.decoded_url)?;
         map.serialize_entry("success", &true)?;
         map.serialize_entry("source", &self.source)?;
+        map.serialize_entry("layers", &self.layers)?;
         for (key, value) in self.extra.into_iter().flatten() {
             map.serialize_entry(key, value)?;
         }

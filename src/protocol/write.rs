@@ -148,6 +148,14 @@ fn write_decoded_urls(out: &mut impl Write, list: &DecodedUrls) -> io::Result<()
             DecodeSource::Local => b",\"success\":true,\"source\":\"local\"",
             DecodeSource::Api => b",\"success\":true,\"source\":\"api\"",
         })?;
+        out.write_all(b",\"layers\":[")?;
+        for (i, layer) in url.layers.iter().enumerate() {
+            // Layer names are plain lower-case words: nothing to escape.
+            out.write_all(if i == 0 { b"\"" } else { b",\"" })?;
+            out.write_all(layer.name().as_bytes())?;
+            out.write_all(b"\"")?;
+        }
+        out.write_all(b"]")?;
         for (key, value) in url.extra.into_iter().flatten() {
             out.write_all(b",")?;
             serde_json::to_writer(&mut *out, key)?;
@@ -268,6 +276,19 @@ mod tests {
                     DecodeSource::Local
                 } else {
                     DecodeSource::Api
+                },
+                layers: {
+                    let mut layers = crate::unwrap::Layers::default();
+                    for layer in [
+                        crate::unwrap::Layer::UrlDefenseV3,
+                        crate::unwrap::Layer::SafeLinks,
+                    ]
+                    .into_iter()
+                    .take(i % 3)
+                    {
+                        layers.push(layer);
+                    }
+                    layers
                 },
                 extra: (i % 3 == 0).then(|| Box::new(extra)),
             });

@@ -204,7 +204,7 @@ async fn invalid_decode_mode() {
 
 #[tokio::test]
 async fn thousands_of_urls_keep_input_order_across_threads() {
-    use proofpoint_tap::urldefense::encode;
+    use proofpoint_tap::unwrap::encode;
     // More URLs than the threshold for decoding on several threads, with failures and duplicates
     // spread through them: every result must still line up with its own input.
     let mut urls = Vec::new();
@@ -279,7 +279,7 @@ impl wiremock::Respond for EchoDecoder {
 
 #[tokio::test]
 async fn api_answers_land_in_place_among_thousands_of_local_results() {
-    use proofpoint_tap::urldefense::encode;
+    use proofpoint_tap::unwrap::encode;
     // Every third URL is in a form only the API reads; they are spread over several chunks of the
     // local decoding and several API calls, and each answer must land at its own URL's place.
     let server = MockServer::start().await;
@@ -322,4 +322,78 @@ async fn api_answers_land_in_place_among_thousands_of_local_results() {
     // 1 667 URLs for the API, at most 200 per call.
     assert_eq!(run.envelope["metrics"]["http_requests"], 9);
     assert!(run.envelope["errors"].as_array().unwrap().is_empty());
+}
+
+const MIMECAST: &str =
+    "https://protect-us.mimecast.com/s/Dq2tCqx82YfMWNPOFZubbx?domain=way2automation.com";
+
+#[tokio::test]
+async fn other_vendors_wrappers_come_off_in_any_order() {
+    use proofpoint_tap::unwrap::encode::{v3, wrap};
+    use proofpoint_tap::unwrap::Layer;
+    let target = "https://intranet.example/report?id=7&lang=en#top";
+    let layered = |layers: &[Layer]| {
+        layers
+            .iter()
+            .rev()
+            .fold(target.to_owned(), |url, &l| wrap(l, &url).unwrap())
+    };
+    let urls = [
+        // FireEye around v3 around Safe Links, and Cisco → Sophos → Barracuda, as seen in mail.
+        layered(&[Layer::FireEye, Layer::UrlDefenseV3, Layer::SafeLinks]),
+        layered(&[Layer::Cisco, Layer::Sophos, Layer::Barracuda]),
+        MIMECAST.to_owned(),
+        // Upper-cased by the platform, with no OriginalIdentifier to go back to.
+        v3("https://intranet.example/Report").to_uppercase(),
+    ];
+    let params = json!({"encoded_urls": urls, "decode_mode": "local"});
+    let run = run(&request(vec![], params, json!({}))).await;
+    assert_eq!(run.code, 0);
+    let items = run.envelope["json_result"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|i| i["decodedUrl"] == target));
+    assert_eq!(
+        items[0]["layers"],
+        json!(["fireeye", "urldefense_v3", "safelinks"])
+    );
+    assert_eq!(run.envelope["errors"][0]["code"], "not_decodable_offline");
+    assert_eq!(run.envelope["errors"][1]["code"], "decode_failed");
+    assert_envelope!("decode_wrappers", run);
+}
+
+#[tokio::test]
+async fn only_url_defense_links_go_to_the_api() {
+    use proofpoint_tap::unwrap::encode::wrap;
+    use proofpoint_tap::unwrap::Layer;
+    let final_target = "https://final.example/landing";
+    let server = MockServer::start().await;
+    // The URL Defense link found inside FireEye is all the API is sent; what it answers is itself
+    // a Safe Links URL, which comes off offline.
+    Mock::given(method("POST"))
+        .and(path("/v2/url/decode"))
+        .and(body_json(json!({"urls": [V4_UNKNOWN]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"urls": [
+            {"encodedUrl": V4_UNKNOWN, "decodedUrl": wrap(Layer::SafeLinks, final_target).unwrap(),
+             "success": true}
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let urls = [
+        wrap(Layer::FireEye, V4_UNKNOWN).unwrap(),
+        wrap(Layer::SafeLinks, "https://plain.example/").unwrap(),
+        MIMECAST.to_owned(),
+    ];
+    let params = json!({"encoded_urls": urls, "decode_mode": "api", "create_url_entities": false});
+    let run = run(&request(vec![], params, config(&server.uri()))).await;
+    assert_eq!(run.code, 0);
+    assert_eq!(run.envelope["metrics"]["http_requests"], 1);
+    let items = run.envelope["json_result"].as_array().unwrap();
+    assert_eq!(items[0]["decodedUrl"], final_target);
+    assert_eq!(
+        items[0]["layers"],
+        json!(["fireeye", "urldefense", "safelinks"])
+    );
+    assert_eq!(items[1]["source"], "local");
+    assert_envelope!("decode_api_wrappers", run);
 }

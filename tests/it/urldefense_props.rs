@@ -1,7 +1,7 @@
 //! Property tests of the URL Defense decoder: encoding then decoding gives the URL back, and no
 //! string makes the decoder panic.
 
-use proofpoint_tap::urldefense::{decode, encode};
+use proofpoint_tap::unwrap::{decode, encode};
 use proptest::prelude::*;
 
 /// URLs with paths of ASCII and non-ASCII characters and queries with `&` and `=`. `&` and `;`

@@ -1,8 +1,10 @@
-//! Decode URL (SPEC §4.2): URL Defense URLs decoded offline, with the TAP decode API as fallback
-//! (`auto`), as the only decoder (`api`), or never (`local`).
+//! Decode URL (SPEC §4.2): URL Defense URLs, and the other vendors' safe links around or inside
+//! them, unwrapped offline, with the TAP decode API as fallback for URL Defense (`auto`), as the
+//! decoder of URL Defense layers (`api`), or never (`local`).
 //!
 //! Local decoding is the default because `POST /v2/url/decode` is throttled to 1 800 calls a day
-//! and every URL Defense format in use decodes without it.
+//! and every URL Defense format in use decodes without it. Only URL Defense links ever go to the
+//! API: it reads no other vendor's.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -20,7 +22,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::params::parameters;
 use crate::params::{Choice, Flag, List};
 use crate::protocol::{DecodeSource, DecodedUrls, TextRef};
-use crate::urldefense;
+use crate::unwrap::{self, DecodeError, Failure, Layers};
 use foldhash::HashSet;
 
 /// Decode URL, as the registry lists it.
@@ -33,7 +35,7 @@ impl ActionDef for DecodeUrl {
         script_name: "ProofPointTAP_DecodeURL",
         tool_name: "proof_point_tap_decode_url",
         result_name: "decoded_urls",
-        description: "Decode URLs rewritten by Proofpoint URL Defense (v1, v2, v3), from DestinationURL entities and the Encoded URLs parameter. Decodes offline by default; the TAP decode API is used only for what cannot be decoded locally.",
+        description: "Decode URLs rewritten by Proofpoint URL Defense (v1, v2, v3) and the safe links of other mail gateways around or inside them (Microsoft Safe Links, FireEye, Barracuda, Sophos, Trend Micro, Symantec, Google, Cisco, Check Point, Libraesva, Hornetsecurity, Egress), from DestinationURL entities and the Encoded URLs parameter. Decodes offline by default; only URL Defense links that cannot be decoded locally go to the TAP decode API.",
     };
     type Params<'a> = Params<'a>;
 
@@ -70,7 +72,7 @@ pub(crate) enum DecodeMode {
     Auto,
     /// Offline only: no network connection, no credentials needed.
     Local,
-    /// Every URL goes to the TAP API (1 800 calls a day).
+    /// URL Defense layers by the TAP API (1 800 calls a day); other wrappers offline.
     Api,
 }
 
@@ -89,7 +91,7 @@ parameters! {
         #[param("Create URL Entities")]
         #[serde(default = "yes")]
         pub create_url_entities: Flag,
-        /// auto: offline, then the TAP API for what is left; local: offline only; api: TAP API only.
+        /// auto: offline, then the TAP API for URL Defense links left; local: offline only; api: URL Defense by the TAP API, other wrappers offline.
         #[param("Decode Mode")]
         #[serde(default)]
         pub decode_mode: Choice<DecodeMode>,
@@ -131,13 +133,24 @@ enum Decoded {
         encoded: Option<TextRef>,
         decoded: TextRef,
         source: DecodeSource,
+        layers: Layers,
         extra: Option<Box<Map<String, Value>>>,
     },
     Failed(Box<Error>),
-    /// Left for the API; holds the local reason, if local decoding was tried.
-    Pending(Option<Box<Error>>),
+    /// Left for the API.
+    Pending(Box<Pending>),
     /// Not reached before the execution deadline.
     Unfinished,
+}
+
+/// A URL Defense link left for the TAP decode API.
+struct Pending {
+    /// Why offline decoding did not do, if it was tried.
+    local: Option<Error>,
+    /// The link to send, when it is not the input itself but was found inside other wrappers.
+    inner: Option<String>,
+    /// The layers taken off offline to reach it.
+    layers: Layers,
 }
 
 /// Results in input order, in chunks of [`CHUNK`] (the last may be shorter): input `i` is
@@ -153,13 +166,35 @@ fn slice_range(whole: &str, part: &str) -> Option<Range<usize>> {
     (whole.get(range.clone())?.as_ptr() == part.as_ptr()).then_some(range)
 }
 
-/// The envelope's code for a URL the decoder refused: not URL Defense at all, or URL Defense that
-/// does not decode.
-fn error_code(e: &urldefense::DecodeError) -> ErrorCode {
+/// The envelope's code for a URL that could not be unwrapped: no known wrapper at all, a wrapper
+/// only its vendor resolves, or one that does not decode.
+fn error_code(e: &DecodeError) -> ErrorCode {
     match e {
-        urldefense::DecodeError::NotUrlDefense => ErrorCode::NotUrlDefense,
+        DecodeError::NotWrapped => ErrorCode::NotUrlDefense,
+        DecodeError::Opaque { .. } => ErrorCode::NotDecodableOffline,
         _ => ErrorCode::DecodeFailed,
     }
+}
+
+/// What becomes of a URL that offline decoding could not finish: left for the API when it is a
+/// URL Defense link the API may read and the API is to be asked, else a failure.
+fn unfinished(url: &str, failure: Box<Failure>, ask_api: bool) -> Decoded {
+    let send = ask_api.then(|| failure.for_api(url)).flatten();
+    let Some(send) = send else {
+        return Decoded::Failed(Box::new(
+            Error::new(error_code(&failure.error), failure.to_string())
+                .with_subject(url.to_string()),
+        ));
+    };
+    let inner = (send != url.trim()).then(|| send.to_owned());
+    let local = (failure.error != DecodeError::LeftForApi).then(|| {
+        Error::new(error_code(&failure.error), failure.to_string()).with_subject(url.to_string())
+    });
+    Decoded::Pending(Box::new(Pending {
+        local,
+        inner,
+        layers: failure.layers,
+    }))
 }
 
 /// URLs per call to the decode API.
@@ -189,18 +224,13 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let mut list = DecodedUrls::default();
     // Encoded URLs read straight from the request are kept as slices of it, not copied.
     let request = list.add_shared(Arc::clone(&ctx.request_text));
-    let (keep, mut results) = if mode == DecodeMode::Api {
-        let results = inputs
-            .chunks(CHUNK)
-            .map(|c| c.iter().map(|_| Decoded::Pending(None)).collect())
-            .collect();
-        (distinct(&inputs), results)
-    } else {
+    let (keep, mut results) = {
         let local = Local {
             request: &ctx.request_text,
             request_buffer: request,
             first_buffer: list.buffer_count(),
-            ask_api: mode == DecodeMode::Auto && api_usable,
+            ask_api: mode == DecodeMode::Api || (mode == DecodeMode::Auto && api_usable),
+            url_defense_offline: mode != DecodeMode::Api,
             // Half the time left: what is decoded must still be assembled and written, which
             // takes about as long as decoding it.
             stop_at: ctx.deadline.map(|deadline| {
@@ -228,17 +258,27 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         .filter(|&(i, r)| keep[i] && matches!(r, Decoded::Pending(_)))
         .map(|(i, _)| i)
         .collect();
+    // What each pending input sends: itself, or the URL Defense link found inside it.
+    let sent = |results: &Results, i: usize| match &results[i / CHUNK][i % CHUNK] {
+        Decoded::Pending(p) => p.inner.clone().unwrap_or_else(|| inputs[i].to_string()),
+        _ => inputs[i].to_string(),
+    };
     let mut api_failure: Option<Error> = None;
     if !pending.is_empty() {
         match ctx.client() {
             Err(e) => api_failure = Some(e),
             Ok(client) => {
                 for batch in pending.chunks(API_BATCH) {
-                    let urls: Vec<String> = batch.iter().map(|&i| inputs[i].to_string()).collect();
+                    let urls: Vec<String> = batch.iter().map(|&i| sent(&results, i)).collect();
                     match client.decode_urls(&urls).await {
-                        Ok(answer) => {
-                            apply_api_answer(&mut results, &mut list, batch, &urls, answer.urls)
-                        }
+                        Ok(answer) => apply_api_answer(
+                            &mut results,
+                            &mut list,
+                            &inputs,
+                            batch,
+                            &urls,
+                            answer.urls,
+                        ),
                         Err(e) => {
                             api_failure = Some(e);
                             break;
@@ -269,6 +309,8 @@ struct Local<'r> {
     first_buffer: usize,
     /// Whether a URL Defense URL that did not decode goes to the API next.
     ask_api: bool,
+    /// Whether URL Defense layers are decoded offline (all modes but `api`).
+    url_defense_offline: bool,
     /// When decoding stops, done or not: millions of URLs are seconds of work, and the deadline
     /// holds for them too (the envelope of what was decoded must be out before it).
     stop_at: Option<std::time::Instant>,
@@ -301,7 +343,7 @@ fn decode_all<T>(
     let work = |thread: usize| {
         let buffer = local.first_buffer + thread;
         let mut text = String::with_capacity(capacity);
-        let mut scratch = urldefense::Scratch::default();
+        let mut scratch = unwrap::Scratch::default();
         let mut done = Vec::new();
         loop {
             if local
@@ -319,25 +361,21 @@ fn decode_all<T>(
                 .iter()
                 .map(|url| {
                     let start = text.len();
-                    match urldefense::decode_into(url, &mut text, &mut scratch) {
-                        Ok(()) => Decoded::Ok {
+                    let decoded = if local.url_defense_offline {
+                        unwrap::decode_into(url, &mut text, &mut scratch)
+                    } else {
+                        unwrap::decode_for_api(url, &mut text, &mut scratch)
+                    };
+                    match decoded {
+                        Ok(layers) => Decoded::Ok {
                             encoded: slice_range(local.request, url)
                                 .map(|range| TextRef::new(local.request_buffer, range)),
                             decoded: TextRef::new(buffer, start..text.len()),
                             source: DecodeSource::Local,
+                            layers,
                             extra: None,
                         },
-                        Err(e) => {
-                            let error = Box::new(
-                                Error::new(error_code(&e), e.to_string())
-                                    .with_subject(url.to_string()),
-                            );
-                            if local.ask_api && e.worth_asking_the_api() {
-                                Decoded::Pending(Some(error))
-                            } else {
-                                Decoded::Failed(error)
-                            }
-                        }
+                        Err(failure) => unfinished(url, failure, local.ask_api),
                     }
                 })
                 .collect();
@@ -406,35 +444,61 @@ fn distinct(urls: &[Cow<'_, str>]) -> Vec<bool> {
         .collect()
 }
 
+/// Puts the API's answer for one batch in place. A decoded URL that is itself wrapped (Safe Links
+/// inside URL Defense) is unwrapped further offline; the layers are those taken off before the
+/// link was sent, the URL Defense layer the API took off, and those after.
 fn apply_api_answer(
     results: &mut Results,
     list: &mut DecodedUrls,
+    inputs: &[Cow<'_, str>],
     batch: &[usize],
     sent: &[String],
     answer: Vec<crate::tap::DecodedItem>,
 ) {
+    let mut scratch = unwrap::Scratch::default();
     for (pos, (&index, url)) in batch.iter().zip(sent).enumerate() {
+        let input = inputs[index].to_string();
         // Items are matched by the URL TAP echoes; by position when it echoes a different form.
         let item = answer
             .iter()
             .find(|item| item.encoded_url == *url)
             .or_else(|| answer.get(pos).filter(|_| answer.len() == sent.len()));
-        results[index / CHUNK][index % CHUNK] = match item {
-            Some(item) if item.success && item.decoded_url.is_some() => Decoded::Ok {
-                // Copied when assembled: the API decodes at most 1 800 URLs a day.
-                encoded: None,
-                decoded: list.push_text(item.decoded_url.as_deref().unwrap_or_default()),
-                source: DecodeSource::Api,
-                extra: (!item.extra.is_empty()).then(|| Box::new(item.extra.clone())),
-            },
+        let slot = &mut results[index / CHUNK][index % CHUNK];
+        let before = match slot {
+            Decoded::Pending(p) => p.layers,
+            _ => Layers::default(),
+        };
+        *slot = match item {
+            Some(item) if item.success && item.decoded_url.is_some() => {
+                let decoded = item.decoded_url.as_deref().unwrap_or_default();
+                let mut layers = before;
+                layers.push(unwrap::wrapper_kind(url).unwrap_or(unwrap::Layer::UrlDefense));
+                let mut further = String::new();
+                let text = match unwrap::decode_into(decoded, &mut further, &mut scratch) {
+                    Ok(inner) => {
+                        layers = layers.then(inner);
+                        further.as_str()
+                    }
+                    // Not wrapped, or not further than this: the API's answer as it is.
+                    Err(_) => decoded,
+                };
+                Decoded::Ok {
+                    // Copied when assembled: the API decodes at most 1 800 URLs a day.
+                    encoded: None,
+                    decoded: list.push_text(text),
+                    source: DecodeSource::Api,
+                    layers,
+                    extra: (!item.extra.is_empty()).then(|| Box::new(item.extra.clone())),
+                }
+            }
             Some(item) => {
                 let reason = item.error.as_deref().unwrap_or("no reason given");
+                let mut message = format!("the TAP decode API could not decode it: {reason}");
+                if *url != input.trim() {
+                    message.push_str(&format!(" (sent: {url})"));
+                }
                 Decoded::Failed(Box::new(
-                    Error::new(
-                        ErrorCode::DecodeFailed,
-                        format!("the TAP decode API could not decode it: {reason}"),
-                    )
-                    .with_subject(url.clone()),
+                    Error::new(ErrorCode::DecodeFailed, message).with_subject(input),
                 ))
             }
             None => Decoded::Failed(Box::new(
@@ -442,7 +506,7 @@ fn apply_api_answer(
                     ErrorCode::InvalidResponse,
                     "the TAP decode API's answer did not include this URL",
                 )
-                .with_subject(url.clone()),
+                .with_subject(input),
             )),
         };
     }

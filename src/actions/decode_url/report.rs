@@ -42,11 +42,13 @@ pub(super) fn outcome(
                     encoded,
                     decoded: text,
                     source,
+                    layers,
                     extra,
                 } => Some(DecodedEntry {
                     encoded_url: encoded.unwrap_or_else(|| decoded.push_text(input)),
                     decoded_url: text,
                     source,
+                    layers,
                     extra,
                 }),
                 Decoded::Failed(e) => {
@@ -58,8 +60,8 @@ pub(super) fn outcome(
                     unfinished.get_or_insert((input, 0)).1 += 1;
                     None
                 }
-                Decoded::Pending(local) => {
-                    let error = match (&api_failure, local) {
+                Decoded::Pending(pending) => {
+                    let error = match (&api_failure, pending.local) {
                         (Some(api), local) => {
                             let mut message =
                                 format!("the TAP decode API could not be used: {}", api.message);
@@ -68,7 +70,7 @@ pub(super) fn outcome(
                             }
                             Error::new(api.code, message).with_subject(input.to_string())
                         }
-                        (None, Some(local)) => *local,
+                        (None, Some(local)) => local,
                         (None, None) => Error::new(
                             ErrorCode::DecodeFailed,
                             "the TAP decode API gave no answer for this URL",

@@ -22,7 +22,7 @@ fn strings_split_only_before_a_scheme() {
 
 #[test]
 fn decoding_stops_at_its_stop_time() {
-    let url = crate::urldefense::encode::v3("https://example.com/a?b=c");
+    let url = crate::unwrap::encode::v3("https://example.com/a?b=c");
     let inputs: Vec<Cow<'_, str>> = (0..PARALLEL_FROM + 10)
         .map(|_| Cow::Borrowed(url.as_str()))
         .collect();
@@ -31,6 +31,7 @@ fn decoding_stops_at_its_stop_time() {
         request_buffer: 0,
         first_buffer: 1,
         ask_api: false,
+        url_defense_offline: true,
         stop_at,
     };
     let count = |results: &Results, done: bool| {

@@ -24,7 +24,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::params::{parameters, Flag, Integer};
 use crate::protocol::{ErrorEntry, TargetEntity};
 use crate::tap::TapObject;
-use crate::urldefense;
+use crate::unwrap;
 
 /// Enrich Entities, as the registry lists it.
 pub(crate) struct EnrichEntities;
@@ -144,7 +144,7 @@ fn ask(entity: &TargetEntity, lookup_people: bool) -> Ask {
     let value = entity.value().trim();
     if entity.is_type("DestinationURL") {
         // Unwrapped first: TAP records the URL the wrapper stands for.
-        let url = urldefense::decode(value).unwrap_or_else(|_| value.to_owned());
+        let url = unwrap::decode(value).unwrap_or_else(|_| value.to_owned());
         return Ask::Threat(url_threat_ids(&url));
     }
     if entity.is_type("FILEHASH") {

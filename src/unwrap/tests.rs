@@ -1,6 +1,12 @@
 //! Unit tests of the decoder: the documented examples, each version's edge cases, the errors.
 
 use super::*;
+use base64::Engine as _;
+
+/// The unwrapped URL, or the error alone.
+fn decode(input: &str) -> Result<String, DecodeError> {
+    super::decode(input).map_err(|f| f.error)
+}
 
 #[test]
 fn documentation_examples() {
@@ -26,7 +32,10 @@ fn v1_takes_u_up_to_k_and_unescapes() {
     );
     assert_eq!(
         decode("https://urldefense.proofpoint.com/v1/url?k=1&r=2"),
-        Err(DecodeError::MissingTarget("v1"))
+        Err(DecodeError::MissingTarget {
+            vendor: "URL Defense v1",
+            name: "u"
+        })
     );
 }
 
@@ -55,8 +64,16 @@ fn v2_maps_dash_and_underscore() {
 fn v3_runs_count_utf8_bytes() {
     // `w60j` is base64url for the bytes C3 AD 23: "í" (two bytes) then "#".
     assert_eq!(
-        decode("https://urldefense.com/v3/__https://x.example/**A__;w60j!!org!sig$"),
+        decode("https://urldefense.com/v3/__https://x.example/**A__;w60!!org!sig$"),
         Ok("https://x.example/í".into())
+    );
+    // A table with bytes no run takes is not what URL Defense writes: the URL was altered.
+    assert_eq!(
+        decode("https://urldefense.com/v3/__https://x.example/**A__;w60j!!org!sig$"),
+        Err(DecodeError::TableLeftOver {
+            unused: 1,
+            table: 3
+        })
     );
     assert_eq!(
         decode("https://urldefense.com/v3/__https://x.example/**A*__;w60j!!org!sig$"),
@@ -82,8 +99,8 @@ fn v3_chained_runs() {
 fn v3_anchors_on_the_last_valid_table() {
     // The mangled URL contains `__;` itself, followed by something that is not a table.
     assert_eq!(
-        decode("https://urldefense.com/v3/__https://x.example/a__;b.c__d__;Kw!!o!s$"),
-        Ok("https://x.example/a__;b.c__d".into())
+        decode("https://urldefense.com/v3/__https://x.example/a__;b.c__d*__;Kw!!o!s$"),
+        Ok("https://x.example/a__;b.c__d+".into())
     );
     assert_eq!(
         decode("https://urldefense.com/v3/__https://x.example/a__;Kw!b*__;Kw!!o!s$"),
@@ -130,7 +147,7 @@ fn v3_failures_say_why() {
 
 #[test]
 fn hosts_schemes_and_the_single_slash_artefact() {
-    for host in HOSTS {
+    for host in urldefense::HOSTS {
         let url = format!("https:/{host}/v3/__https://x.example/__;!!o!s$");
         assert_eq!(decode(&url), Ok("https://x.example/".into()), "{url}");
     }
@@ -140,18 +157,18 @@ fn hosts_schemes_and_the_single_slash_artefact() {
     );
     assert_eq!(
         decode("https://example.com/v3/__x__;!!$"),
-        Err(DecodeError::NotUrlDefense)
+        Err(DecodeError::NotWrapped)
     );
     assert_eq!(
         decode("https://urldefense.com.evil.example/v3/__x__;!!$"),
-        Err(DecodeError::NotUrlDefense)
+        Err(DecodeError::NotWrapped)
     );
-    assert_eq!(decode("not a url"), Err(DecodeError::NotUrlDefense));
+    assert_eq!(decode("not a url"), Err(DecodeError::NotWrapped));
     assert_eq!(
         decode("https://urldefense.com/v4/__x"),
         Err(DecodeError::UnknownVersion)
     );
-    assert_eq!(decode(""), Err(DecodeError::NotUrlDefense));
+    assert_eq!(decode(""), Err(DecodeError::NotWrapped));
 }
 
 #[test]
@@ -193,5 +210,6 @@ fn html_unescape_handles_named_and_numeric() {
         html_unescape("a&amp;b&lt;&#39;&#x41;&bogus;&"),
         "a&b<'A&bogus;&"
     );
-    assert_eq!(html_unescape("&#0;&#xD800;"), "&#0;&#xD800;");
+    // HTML5: references to NUL and surrogates are U+FFFD.
+    assert_eq!(html_unescape("&#0;&#xD800;"), "\u{FFFD}\u{FFFD}");
 }

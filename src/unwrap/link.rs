@@ -1,0 +1,425 @@
+//! The pieces of a link every wrapper reads: scheme, host, path, query parameters and fragment;
+//! percent-decoding in its several dialects; HTML character references; and the clean-ups real
+//! mail needs (quoted-printable residue, the single-slash artefact, upper-cased copies).
+
+use std::borrow::Cow;
+
+/// The longest host any wrapper rewrites to (with room to spare); longer ones are no wrapper's.
+pub(super) const MAX_HOST: usize = 64;
+
+/// What a byte is to [`Link::parse`] in an authority: nothing special (0), its end, `@`, `:`,
+/// `.`, an upper-case letter, or not ASCII.
+const AUTHORITY: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'/' as usize] = END;
+    table[b'?' as usize] = END;
+    table[b'#' as usize] = END;
+    table[b'\\' as usize] = END;
+    table[b'@' as usize] = AT;
+    table[b':' as usize] = COLON;
+    table[b'.' as usize] = DOT;
+    let mut b = b'A';
+    while b <= b'Z' {
+        table[b as usize] = UPPER;
+        b += 1;
+    }
+    let mut b = 0x80;
+    while b <= 0xFF {
+        table[b] = NON_ASCII;
+        b += 1;
+    }
+    table
+};
+const END: u8 = 1;
+const AT: u8 = 2;
+const COLON: u8 = 3;
+const DOT: u8 = 4;
+const UPPER: u8 = 5;
+const NON_ASCII: u8 = 6;
+
+/// An `http(s)` link split into its parts.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Link<'a> {
+    /// The whole link.
+    pub url: &'a str,
+    /// The host as written, without user information or port.
+    pub host: &'a str,
+    /// What follows the authority: path, query and fragment.
+    pub rest: &'a str,
+    /// Where the host's last two labels start in it.
+    domain_start: usize,
+    /// Whether the host has upper-case letters.
+    host_upper: bool,
+    /// Whether the host has bytes beyond ASCII.
+    host_non_ascii: bool,
+}
+
+impl<'a> Link<'a> {
+    /// `http:` or `https:` (any case), one or two slashes (mail clients merge `//` in hrefs),
+    /// then the authority. `None` for anything else.
+    pub fn parse(url: &'a str) -> Option<Self> {
+        // Every wrapper's links are http(s): one compare of four bytes rules out other texts.
+        let head = url.as_bytes().get(..5)?;
+        if u32::from_le_bytes([head[0], head[1], head[2], head[3]]) | 0x2020_2020
+            != u32::from_le_bytes(*b"http")
+        {
+            return None;
+        }
+        let after = match head[4] {
+            b':' => &url[5..],
+            b's' | b'S' if url.as_bytes().get(5) == Some(&b':') => &url[6..],
+            _ => return None,
+        };
+        let after = after.strip_prefix('/')?;
+        let after = after.strip_prefix('/').unwrap_or(after);
+        // One pass over the authority (a few bytes; every decoded URL is looked at) finds its
+        // end and what the host needs: user information ends at the last '@'
+        // (`https://urldefense.com@evil.example/` is a link to evil.example), a port follows the
+        // last ':', the domain starts after the last dot but one.
+        let bytes = after.as_bytes();
+        let (mut start, mut end) = (0, bytes.len());
+        let mut colon = None;
+        let mut dots = (None, None);
+        let (mut upper, mut non_ascii) = (false, false);
+        for (i, &b) in bytes.iter().enumerate() {
+            // Most bytes are lower-case letters, digits and '-': one table look each.
+            let class = AUTHORITY[usize::from(b)];
+            // Ordered by how often they come: no jump table, whose indirect branch mispredicts.
+            if class == 0 {
+                continue;
+            } else if class == DOT {
+                dots = (dots.1, Some(i));
+            } else if class == END {
+                end = i;
+                break;
+            } else if class == UPPER {
+                upper = true;
+            } else if class == COLON {
+                colon = Some(i);
+            } else if class == AT {
+                start = i + 1;
+                (colon, dots, upper, non_ascii) = (None, (None, None), false, false);
+            } else {
+                non_ascii = true;
+            }
+        }
+        let host_end = match colon {
+            Some(c) if bytes[c + 1..end].iter().all(u8::is_ascii_digit) => c,
+            _ => end,
+        };
+        // A trailing dot (`urldefense.com.`) names the same host.
+        let (host_end, dots) = match dots {
+            (before, Some(last)) if last + 1 == host_end => (last, (None, before)),
+            dots => (host_end, dots),
+        };
+        let domain_start = match dots {
+            (Some(second), Some(last)) if second >= start && last < host_end => second + 1 - start,
+            _ => 0,
+        };
+        Some(Link {
+            url,
+            host: &after[start..host_end],
+            rest: &after[end..],
+            domain_start,
+            host_upper: upper,
+            host_non_ascii: non_ascii,
+        })
+    }
+
+    /// `url`, known to start with `https://` and `host` in lower case.
+    pub fn known(url: &'a str, host: &'a str) -> Self {
+        let start = "https://".len();
+        Link {
+            url,
+            host: &url[start..start + host.len()],
+            rest: &url[start + host.len()..],
+            domain_start: 0,
+            host_upper: false,
+            host_non_ascii: false,
+        }
+    }
+
+    /// The host in lower case, in `buf` unless it is lower case already, and its last two labels;
+    /// `None` when it is too long or not ASCII to be any wrapper's.
+    pub fn lower_host<'s>(&self, buf: &'s mut [u8; MAX_HOST]) -> Option<(&'s str, &'s str)>
+    where
+        'a: 's,
+    {
+        let host = self.host.as_bytes();
+        if host.len() > MAX_HOST || self.host_non_ascii {
+            return None;
+        }
+        let lower = if self.host_upper {
+            let buf = &mut buf[..host.len()];
+            buf.copy_from_slice(host);
+            buf.make_ascii_lowercase();
+            std::str::from_utf8(buf).ok()?
+        } else {
+            self.host
+        };
+        Some((lower, lower.get(self.domain_start..).unwrap_or(lower)))
+    }
+
+    /// The path: `rest` up to the query or fragment.
+    pub fn path(&self) -> &'a str {
+        let end = self
+            .rest
+            .bytes()
+            .position(|b| b == b'?' || b == b'#')
+            .unwrap_or(self.rest.len());
+        &self.rest[..end]
+    }
+
+    /// The query, without `?`, up to the fragment; empty when there is none.
+    pub fn query(&self) -> &'a str {
+        let (before, _) = self.split_fragment();
+        before.split_once('?').map_or("", |(_, q)| q)
+    }
+
+    /// `rest` up to the first `#`, and the fragment after it.
+    pub fn split_fragment(&self) -> (&'a str, Option<&'a str>) {
+        match self.rest.split_once('#') {
+            Some((before, fragment)) => (before, Some(fragment)),
+            None => (self.rest, None),
+        }
+    }
+
+    /// The wrapper's own fragment, to carry over to a target that has none.
+    pub fn fragment(&self) -> Option<&'a str> {
+        self.split_fragment().1
+    }
+}
+
+pub(super) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// The value of query parameter `name`: after `name=` at the start of the query, or after `&` or
+/// `&amp;` (links copied out of HTML text); up to the next `&`.
+pub(super) fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    param_from(query, name).map(|start| {
+        let value = &query[start..];
+        &value[..memchr::memchr(b'&', value.as_bytes()).unwrap_or(value.len())]
+    })
+}
+
+/// Where the value of parameter `name` starts in `query`. Only the `&` signs are visited.
+pub(super) fn param_from(query: &str, name: &str) -> Option<usize> {
+    let bytes = query.as_bytes();
+    let named_at = |at: usize| {
+        let after = &bytes[at..];
+        (after.len() > name.len()
+            && after.starts_with(name.as_bytes())
+            && after[name.len()] == b'=')
+            .then_some(at + name.len() + 1)
+    };
+    if let Some(start) = named_at(0) {
+        return Some(start);
+    }
+    memchr::memchr_iter(b'&', bytes).find_map(|i| {
+        named_at(i + 1).or_else(|| {
+            bytes[i + 1..]
+                .starts_with(b"amp;")
+                .then(|| named_at(i + 5))
+                .flatten()
+        })
+    })
+}
+
+/// Hex digit values; 0xFF for anything else.
+const HEX: [u8; 256] = {
+    let mut table = [0xFF; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Whether `bytes` starts with two hex digits.
+pub(super) fn hex_pair(bytes: &[u8]) -> Option<u8> {
+    let high = HEX[usize::from(*bytes.first()?)];
+    let low = HEX[usize::from(*bytes.get(1)?)];
+    (high < 16 && low < 16).then_some(high << 4 | low)
+}
+
+/// How a wrapper percent-encodes its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Escapes {
+    /// `%XX`; `+` is itself.
+    Percent,
+    /// `%XX`, and `+` is a space (HTML forms: Google's redirect).
+    Form,
+    /// URL Defense v2: `-XX` for `%XX`, `_` for `/`.
+    Dashes,
+}
+
+/// Decodes `text` once into `out`. An escape without two hex digits is kept as it is.
+pub(super) fn percent_decode(text: &str, escapes: Escapes, out: &mut Vec<u8>) {
+    match escapes {
+        Escapes::Percent => decode_escapes::<b'%', false, false>(text.as_bytes(), out),
+        Escapes::Form => decode_escapes::<b'%', false, true>(text.as_bytes(), out),
+        Escapes::Dashes => decode_escapes::<b'-', true, false>(text.as_bytes(), out),
+    }
+}
+
+/// One pass over the bytes, writing into a slice sized for the longest result (no byte expands):
+/// escapes come every few bytes in a URL Defense v2 target.
+fn decode_escapes<const ESCAPE: u8, const SLASH: bool, const PLUS: bool>(
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+) {
+    let start = out.len();
+    out.resize(start + bytes.len(), 0);
+    let dst = &mut out[start..];
+    let (mut i, mut w) = (0, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b != ESCAPE {
+            dst[w] = match b {
+                b'_' if SLASH => b'/',
+                b'+' if PLUS => b' ',
+                b => b,
+            };
+            w += 1;
+            i += 1;
+            continue;
+        }
+        match hex_pair(&bytes[i + 1..]) {
+            Some(byte) => {
+                dst[w] = byte;
+                i += 3;
+            }
+            None => {
+                dst[w] = b'%';
+                i += 1;
+            }
+        }
+        w += 1;
+    }
+    out.truncate(start + w);
+}
+
+/// Appends the wrapper's own `#fragment` to a target that has none: browsers carry a request's
+/// fragment over a redirect whose location has none (RFC 9110 §10.2.2).
+pub(super) fn carry_fragment(out: &mut Vec<u8>, fragment: Option<&str>) {
+    if let Some(fragment) = fragment {
+        if !out.contains(&b'#') {
+            out.push(b'#');
+            out.extend_from_slice(fragment.as_bytes());
+        }
+    }
+}
+
+/// `https:/host` (one slash) becomes `https://host`: the wrapped URL sat in a path, where mail
+/// clients merge `//`.
+pub(super) fn mend_single_slash(bytes: &mut Vec<u8>) {
+    let after_scheme = if bytes.len() >= 7 && bytes[..6].eq_ignore_ascii_case(b"https:") {
+        6
+    } else if bytes.len() >= 6 && bytes[..5].eq_ignore_ascii_case(b"http:") {
+        5
+    } else {
+        return;
+    };
+    if bytes[after_scheme] == b'/' && bytes.get(after_scheme + 1).is_some_and(|&b| b != b'/') {
+        bytes.insert(after_scheme, b'/');
+    }
+}
+
+/// Whether the platform upper-cased the link: it has letters and none is lower case.
+pub(super) fn upper_cased(url: &str) -> bool {
+    // The first letter decides for almost every link (the `h` of `https`).
+    let bytes = url.as_bytes();
+    match bytes.iter().find(|b| b.is_ascii_alphabetic()) {
+        Some(first) if first.is_ascii_uppercase() => !bytes.iter().any(u8::is_ascii_lowercase),
+        _ => false,
+    }
+}
+
+/// Unescapes HTML character references by the HTML5 rules for attribute values, where URL Defense
+/// v1 and v2 found their targets: `&amp;` is `&`, but `&region=` stays as it is (a reference
+/// without `;` followed by `=` or a letter or digit is left alone).
+pub fn html_unescape(s: &str) -> Cow<'_, str> {
+    if !may_hold_references(s.as_bytes()) {
+        return Cow::Borrowed(s);
+    }
+    htmlize::unescape_attribute(s)
+}
+
+/// Whether an attribute value may hold a character reference: an `&` followed by `#`, or by
+/// letters and digits then `;` or something other than `=`. `&name=` never is one in an
+/// attribute, whatever the name (the HTML5 rule above), and that is what queries are made of.
+fn may_hold_references(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(b'&', bytes).any(|i| {
+        let after = &bytes[i + 1..];
+        let name = after
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .unwrap_or(after.len());
+        match after.get(name) {
+            _ if after.first() == Some(&b'#') => true,
+            Some(b'=') => false,
+            _ => name > 0,
+        }
+    })
+}
+
+/// Removes quoted-printable residue from text pasted out of raw mail: soft line breaks always, and
+/// `=XX` escapes when every `=` in the text is one (as in a quoted-printable body, where `=` itself
+/// is `=3D`).
+pub(super) fn clean(input: &str) -> Cow<'_, str> {
+    let trimmed = input.trim();
+    // One look at each '=' decides whether there is anything to do; most URLs need nothing.
+    let bytes = trimmed.as_bytes();
+    let (mut soft_break, mut escaped_equals) = (false, false);
+    for i in memchr::memchr_iter(b'=', bytes) {
+        match (bytes.get(i + 1), bytes.get(i + 2)) {
+            (Some(b'\n'), _) | (Some(b'\r'), Some(b'\n')) => soft_break = true,
+            (Some(b'3'), Some(b'D' | b'd')) => escaped_equals = true,
+            _ => {}
+        }
+    }
+    if !soft_break && !escaped_equals {
+        return Cow::Borrowed(trimmed);
+    }
+    let unbroken: Cow<'_, str> = if soft_break {
+        Cow::Owned(trimmed.replace("=\r\n", "").replace("=\n", ""))
+    } else {
+        Cow::Borrowed(trimmed)
+    };
+    if !escaped_equals {
+        return unbroken;
+    }
+    let bytes = unbroken.as_bytes();
+    let all_escapes = memchr::memchr_iter(b'=', bytes).all(|i| hex_pair(&bytes[i + 1..]).is_some());
+    if !all_escapes {
+        return unbroken;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], hex_pair(&bytes[i + 1..])) {
+            (b'=', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(_) => unbroken,
+    }
+}
