@@ -6,7 +6,22 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-for target in request urldefense; do
+# The unwrap target also starts from every link of the shared corpora (one file each, after the
+# byte that picks no prefix), read in place.
+shared="../../shared/corpora"
+mkdir -p corpus/unwrap-shared
+if [ -d "$shared" ]; then
+    python3 - "$shared" corpus/unwrap-shared <<'PY'
+import pathlib, sys
+shared, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+for name, column in (("urldefense_real.tsv", 0), ("wrappers_real.tsv", 1)):
+    for n, line in enumerate((shared / name).read_text().splitlines()):
+        (out / f"{name}-{n}").write_bytes(b"\0" + line.split("\t")[column].encode())
+PY
+fi
+for target in request unwrap; do
     mkdir -p "corpus/$target"
-    cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- -max_total_time="$seconds"
+    extra=()
+    [ "$target" = unwrap ] && extra=(corpus/unwrap-shared)
+    cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" "${extra[@]}" -- -max_total_time="$seconds"
 done

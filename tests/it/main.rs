@@ -19,4 +19,4 @@ mod request_props;
 mod search_events;
 mod security;
 mod threat_summary;
-mod urldefense_props;
+mod unwrap_props;
