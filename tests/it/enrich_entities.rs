@@ -257,3 +257,27 @@ async fn forensics_of_the_threats_found_when_asked() {
     assert_eq!(items, 2, "the limit holds");
     assert!(run.envelope["json_result"][1].get("forensics").is_none());
 }
+
+#[tokio::test]
+async fn safe_link_wrapped_urls_are_looked_up_as_their_targets() {
+    use proofpoint_tap::unwrap::encode::{v3, wrap};
+    use proofpoint_tap::unwrap::Layer;
+    let server = stub(&[]).await;
+    // As mail gateways leave them: Safe Links around URL Defense, and FireEye.
+    let safe_links = wrap(Layer::SafeLinks, &v3("http://klongkru.ac.th")).unwrap();
+    let fireeye = wrap(Layer::FireEye, "http://klongkru.ac.th/").unwrap();
+    let entities = json!([
+        entity(&safe_links, "DestinationURL"),
+        entity(&fireeye, "DestinationURL")
+    ]);
+    let run = enrich(&server, entities, json!({"Lookup People": false})).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let found: Vec<&Value> = run.envelope["json_result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["threat_id"])
+        .collect();
+    assert_eq!(found, [URL_THREAT, URL_THREAT]);
+    assert_envelope!("enrich_wrapped_urls", run);
+}
