@@ -26,6 +26,14 @@ fn fully_unwrapped(url: &str) -> Result<String, DecodeError> {
     }
 }
 
+/// How unwrapping `url` entirely differs from unwrapping its one-layer `target` entirely, if it does.
+fn whole_chain_disagrees(url: &str, target: &str) -> Option<String> {
+    let whole = decode(url).map_err(|f| f.error);
+    let expected = fully_unwrapped(target);
+    (whole != expected)
+        .then(|| format!("{url}\n  whole chain {whole:?}\n  want        {expected:?}"))
+}
+
 #[test]
 fn every_real_url_defense_url_decodes_to_its_true_target() {
     let rows = rows("urldefense_real.tsv");
@@ -55,13 +63,7 @@ fn every_real_url_defense_url_decodes_to_its_true_target() {
             continue;
         }
         // The whole chain agrees with unwrapping the target itself.
-        let whole = decode(encoded).map_err(|f| f.error);
-        let expected = fully_unwrapped(target);
-        if whole != expected {
-            wrong.push(format!(
-                "{encoded}\n  whole chain {whole:?}\n  want        {expected:?}"
-            ));
-        }
+        wrong.extend(whole_chain_disagrees(encoded, target));
     }
     assert!(
         wrong.is_empty(),
@@ -109,13 +111,7 @@ fn every_other_vendors_link_in_the_corpus_comes_off() {
                 continue;
             }
         }
-        let whole = decode(wrapped).map_err(|f| f.error);
-        let expected = fully_unwrapped(target);
-        if whole != expected {
-            wrong.push(format!(
-                "{wrapped}\n  whole chain {whole:?}\n  want        {expected:?}"
-            ));
-        }
+        wrong.extend(whole_chain_disagrees(wrapped, target));
     }
     assert!(
         wrong.is_empty(),
