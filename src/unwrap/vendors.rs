@@ -346,10 +346,8 @@ impl Wrapper for CheckPoint {
             vendor: layer.vendor(),
             encoding: "___<URL>___.<blob> path",
         };
-        if let Some(v1) = strip_prefix_ci(link.rest, "/v1/") {
-            let query = v1.split_once('?').map_or("", |(_, q)| q);
-            let query = query.split_once('#').map_or(query, |(q, _)| q);
-            let target = param(query, "o").ok_or(DecodeError::MissingTarget {
+        if strip_prefix_ci(link.rest, "/v1/").is_some() {
+            let target = param(link.query(), "o").ok_or(DecodeError::MissingTarget {
                 vendor: layer.vendor(),
                 name: "o",
             })?;

@@ -12,10 +12,12 @@ const FILE_THREAT: &str = "3f8e5b2b1c0bd3e1f0c0c49a5ac4a1f3d7a0a59cba8f4c3c3b9e6
 const SIGNATURE: &str = "2fab740f143fc1aa4c1cd0146d334c5593b1428f6d062b2c406e5efe8abe95ca";
 const CAMPAIGN: &str = "aa9b3d62-4d72-4ebc-8f39-3da3833e7038";
 
-fn summary(id: &str, name: &str, category: &str, status: &str) -> ResponseTemplate {
+/// The sample summary as threat `id`: a `url`, `attachment` or `messageText` threat.
+fn summary(id: &str, name: &str, kind: &str, category: &str, status: &str) -> ResponseTemplate {
     let mut s = fixture("threat_summary.json");
     s["id"] = json!(id);
     s["name"] = json!(name);
+    s["type"] = json!(kind);
     s["category"] = json!(category);
     s["status"] = json!(status);
     ResponseTemplate::new(200).set_body_json(s)
@@ -34,13 +36,22 @@ async fn stub(overrides: &[(&str, ResponseTemplate)]) -> MockServer {
     for (id, answer) in [
         (
             URL_THREAT,
-            summary(URL_THREAT, "klongkru.ac.th/", "phish", "active"),
+            summary(URL_THREAT, "klongkru.ac.th/", "url", "phish", "active"),
         ),
         (
             FILE_THREAT,
-            summary(FILE_THREAT, "invoice.xlsm", "malware", "active"),
+            summary(
+                FILE_THREAT,
+                "invoice.xlsm",
+                "attachment",
+                "malware",
+                "active",
+            ),
         ),
-        (SIGNATURE, summary(SIGNATURE, "spam run", "spam", "active")),
+        (
+            SIGNATURE,
+            summary(SIGNATURE, "spam run", "messageText", "spam", "active"),
+        ),
     ] {
         Mock::given(method("GET"))
             .and(path(format!("/v2/threat/summary/{id}")))

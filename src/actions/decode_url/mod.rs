@@ -179,17 +179,15 @@ fn error_code(e: &DecodeError) -> ErrorCode {
 /// What becomes of a URL that offline decoding could not finish: left for the API when it is a
 /// URL Defense link the API may read and the API is to be asked, else a failure.
 fn unfinished(url: &str, failure: Box<Failure>, ask_api: bool) -> Decoded {
+    let error = || {
+        Error::new(error_code(&failure.error), failure.to_string()).with_subject(url.to_string())
+    };
     let send = ask_api.then(|| failure.for_api(url)).flatten();
     let Some(send) = send else {
-        return Decoded::Failed(Box::new(
-            Error::new(error_code(&failure.error), failure.to_string())
-                .with_subject(url.to_string()),
-        ));
+        return Decoded::Failed(Box::new(error()));
     };
     let inner = (send != url.trim()).then(|| send.to_owned());
-    let local = (failure.error != DecodeError::LeftForApi).then(|| {
-        Error::new(error_code(&failure.error), failure.to_string()).with_subject(url.to_string())
-    });
+    let local = (failure.error != DecodeError::LeftForApi).then(error);
     Decoded::Pending(Box::new(Pending {
         local,
         inner,
