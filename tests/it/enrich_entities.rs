@@ -214,13 +214,7 @@ async fn a_throttled_and_a_failing_lookup_are_named_and_the_rest_go_on() {
     ]);
     let run = enrich(&server, entities, json!({})).await;
     assert_eq!(run.code, 0, "{}", run.stdout);
-    let codes: Vec<&str> = run.envelope["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, ["rate_limited", "server_error"]);
+    assert_eq!(run.error_codes(), ["rate_limited", "server_error"]);
     assert_envelope!("enrich_partial", run);
 }
 

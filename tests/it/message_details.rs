@@ -214,13 +214,7 @@ async fn a_failed_slice_and_a_throttled_summary_are_named() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.stdout);
-    let codes: Vec<&str> = run.envelope["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, ["server_error", "rate_limited"]);
+    assert_eq!(run.error_codes(), ["server_error", "rate_limited"]);
     assert_eq!(run.envelope["json_result"]["complete"], false);
     assert_envelope!("message_partial", run);
 }

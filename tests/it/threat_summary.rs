@@ -140,13 +140,7 @@ async fn rate_limited_and_failing_items_are_named_and_the_rest_go_on() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.stdout);
-    let codes: Vec<&str> = run.envelope["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, ["rate_limited", "server_error"]);
+    assert_eq!(run.error_codes(), ["rate_limited", "server_error"]);
     assert_envelope!("summary_rate_limited_and_server_error", run);
 }
 

@@ -29,6 +29,18 @@ pub struct Run {
     pub code: i32,
 }
 
+impl Run {
+    /// The codes of the envelope's `errors`, in order.
+    pub fn error_codes(&self) -> Vec<&str> {
+        self.envelope["errors"]
+            .as_array()
+            .expect("errors is a list")
+            .iter()
+            .map(|e| e["code"].as_str().expect("each error has a code"))
+            .collect()
+    }
+}
+
 /// Runs `proofpoint-tap ARGS` with `stdin` piped in and only `env` set.
 pub async fn run_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
     run_measured(args, stdin, env).await.0
