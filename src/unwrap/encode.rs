@@ -9,10 +9,19 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use super::urldefense::ALPHABET;
 use super::Layer;
 
-/// What the HTML of a mail holds in an href: `&` written `&amp;` (URL Defense v1 and v2 encode
-/// the attribute as written, and their decoders unescape it).
+/// What the HTML of a mail holds in an href: an `&` that could start a character reference
+/// written `&amp;` (URL Defense v1 and v2 encode the attribute as written, and their decoders
+/// unescape it); the others, such as the `&` of `&id=`, as they are, as mail writes them.
 fn as_attribute(url: &str) -> String {
-    url.replace('&', "&amp;")
+    let mut out = String::with_capacity(url.len());
+    for (i, part) in url.split('&').enumerate() {
+        if i > 0 {
+            let escape = super::link::reference_may_follow(part.as_bytes());
+            out.push_str(if escape { "&amp;" } else { "&" });
+        }
+        out.push_str(part);
+    }
+    out
 }
 
 /// `https://urldefense.proofpoint.com/v2/url?u=...&d=...`: every byte but ASCII letters, digits,

@@ -46,32 +46,40 @@ pub(super) struct Link<'a> {
     pub host: &'a str,
     /// What follows the authority: path, query and fragment.
     pub rest: &'a str,
-    /// Where the host's last two labels start in it.
-    domain_start: usize,
+    /// Where the host's label before the last starts in it.
+    name_start: usize,
+    /// Where the host's last label starts in it (0 when it has one label).
+    tld_start: usize,
     /// Whether the host has upper-case letters.
     host_upper: bool,
     /// Whether the host has bytes beyond ASCII.
     host_non_ascii: bool,
 }
 
+/// What follows `http:` or `https:` (any case) and one or two slashes (mail clients merge `//`
+/// in hrefs); `None` for anything else.
+fn after_scheme(url: &str) -> Option<&str> {
+    // Every wrapper's links are http(s): one compare of four bytes rules out other texts.
+    let head = url.as_bytes().get(..5)?;
+    if u32::from_le_bytes([head[0], head[1], head[2], head[3]]) | 0x2020_2020
+        != u32::from_le_bytes(*b"http")
+    {
+        return None;
+    }
+    let after = match head[4] {
+        b':' => &url[5..],
+        b's' | b'S' if url.as_bytes().get(5) == Some(&b':') => &url[6..],
+        _ => return None,
+    };
+    let after = after.strip_prefix('/')?;
+    Some(after.strip_prefix('/').unwrap_or(after))
+}
+
 impl<'a> Link<'a> {
     /// `http:` or `https:` (any case), one or two slashes (mail clients merge `//` in hrefs),
     /// then the authority. `None` for anything else.
     pub fn parse(url: &'a str) -> Option<Self> {
-        // Every wrapper's links are http(s): one compare of four bytes rules out other texts.
-        let head = url.as_bytes().get(..5)?;
-        if u32::from_le_bytes([head[0], head[1], head[2], head[3]]) | 0x2020_2020
-            != u32::from_le_bytes(*b"http")
-        {
-            return None;
-        }
-        let after = match head[4] {
-            b':' => &url[5..],
-            b's' | b'S' if url.as_bytes().get(5) == Some(&b':') => &url[6..],
-            _ => return None,
-        };
-        let after = after.strip_prefix('/')?;
-        let after = after.strip_prefix('/').unwrap_or(after);
+        let after = after_scheme(url)?;
         // One pass over the authority (a few bytes; every decoded URL is looked at) finds its
         // end and what the host needs: user information ends at the last '@'
         // (`https://urldefense.com@evil.example/` is a link to evil.example), a port follows the
@@ -81,13 +89,16 @@ impl<'a> Link<'a> {
         let mut colon = None;
         let mut dots = (None, None);
         let (mut upper, mut non_ascii) = (false, false);
-        for (i, &b) in bytes.iter().enumerate() {
-            // Most bytes are lower-case letters, digits and '-': one table look each.
-            let class = AUTHORITY[usize::from(b)];
-            // Ordered by how often they come: no jump table, whose indirect branch mispredicts.
+        let mut i = 0;
+        while i < bytes.len() {
+            // Most bytes are lower-case letters, digits and '-': skipped one table look each.
+            let class = AUTHORITY[usize::from(bytes[i])];
             if class == 0 {
+                i += 1;
                 continue;
-            } else if class == DOT {
+            }
+            // Ordered by how often they come: no jump table, whose indirect branch mispredicts.
+            if class == DOT {
                 dots = (dots.1, Some(i));
             } else if class == END {
                 end = i;
@@ -102,6 +113,7 @@ impl<'a> Link<'a> {
             } else {
                 non_ascii = true;
             }
+            i += 1;
         }
         let host_end = match colon {
             Some(c) if bytes[c + 1..end].iter().all(u8::is_ascii_digit) => c,
@@ -112,15 +124,18 @@ impl<'a> Link<'a> {
             (before, Some(last)) if last + 1 == host_end => (last, (None, before)),
             dots => (host_end, dots),
         };
-        let domain_start = match dots {
-            (Some(second), Some(last)) if second >= start && last < host_end => second + 1 - start,
+        // Where the last two labels start, as offsets in the host (0 for none).
+        let label = |dot: Option<usize>| match dot {
+            Some(d) if d >= start && d < host_end => d + 1 - start,
             _ => 0,
         };
+        let (tld_start, name_start) = (label(dots.1), label(dots.0));
         Some(Link {
             url,
             host: &after[start..host_end],
             rest: &after[end..],
-            domain_start,
+            name_start,
+            tld_start,
             host_upper: upper,
             host_non_ascii: non_ascii,
         })
@@ -133,15 +148,17 @@ impl<'a> Link<'a> {
             url,
             host: &url[start..start + host.len()],
             rest: &url[start + host.len()..],
-            domain_start: 0,
+            name_start: 0,
+            tld_start: 0,
             host_upper: false,
             host_non_ascii: false,
         }
     }
 
-    /// The host in lower case, in `buf` unless it is lower case already, and its last two labels;
-    /// `None` when it is too long or not ASCII to be any wrapper's.
-    pub fn lower_host<'s>(&self, buf: &'s mut [u8; MAX_HOST]) -> Option<(&'s str, &'s str)>
+    /// The host in lower case, in `buf` unless it is lower case already, with its label before
+    /// the last and its last (`example`, `com`); `None` when it is too long or not ASCII to be any
+    /// wrapper's.
+    pub fn lower_host<'s>(&self, buf: &'s mut [u8; MAX_HOST]) -> Option<(&'s str, &'s str, &'s str)>
     where
         'a: 's,
     {
@@ -157,7 +174,11 @@ impl<'a> Link<'a> {
         } else {
             self.host
         };
-        Some((lower, lower.get(self.domain_start..).unwrap_or(lower)))
+        let (name, tld) = match self.tld_start {
+            0 => ("", lower),
+            t => (lower.get(self.name_start..t - 1).unwrap_or(""), &lower[t..]),
+        };
+        Some((lower, name, tld))
     }
 
     /// The path: `rest` up to the query or fragment.
@@ -355,22 +376,144 @@ pub fn html_unescape(s: &str) -> Cow<'_, str> {
     htmlize::unescape_attribute(s)
 }
 
-/// Whether an attribute value may hold a character reference: an `&` followed by `#`, or by
-/// letters and digits then `;` or something other than `=`. `&name=` never is one in an
-/// attribute, whatever the name (the HTML5 rule above), and that is what queries are made of.
+/// Whether an attribute value may hold a character reference (see [`reference_may_follow`]).
 fn may_hold_references(bytes: &[u8]) -> bool {
-    memchr::memchr_iter(b'&', bytes).any(|i| {
-        let after = &bytes[i + 1..];
-        let name = after
-            .iter()
-            .position(|b| !b.is_ascii_alphanumeric())
-            .unwrap_or(after.len());
-        match after.get(name) {
-            _ if after.first() == Some(&b'#') => true,
-            Some(b'=') => false,
-            _ => name > 0,
-        }
-    })
+    memchr::memchr_iter(b'&', bytes).any(|i| reference_may_follow(&bytes[i + 1..]))
+}
+
+/// Whether an `&` followed by `after` may start a character reference in an attribute value:
+/// `#`, letters and digits then `;`, or exactly one of the names HTML5 also reads without `;`
+/// (`&amp`, `&copy`, ...) followed by neither `=` nor a letter or digit. In an attribute every
+/// other `&` is a plain `&` (the HTML5 rule above), and that is what queries are made of:
+/// `&id=`, `&utm_source=`.
+pub(super) fn reference_may_follow(after: &[u8]) -> bool {
+    if after.first() == Some(&b'#') {
+        return true;
+    }
+    let name = after
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric())
+        .unwrap_or(after.len());
+    match after.get(name) {
+        _ if name == 0 => false,
+        Some(b';') => true,
+        Some(b'=') => false,
+        _ => is_legacy_name(&after[..name]),
+    }
+}
+
+/// Whether `name` is one of the named character references HTML5 reads without a trailing `;`
+/// (the WHATWG list of legacy names).
+pub(super) fn is_legacy_name(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"AElig"
+            | b"AMP"
+            | b"Aacute"
+            | b"Acirc"
+            | b"Agrave"
+            | b"Aring"
+            | b"Atilde"
+            | b"Auml"
+            | b"COPY"
+            | b"Ccedil"
+            | b"ETH"
+            | b"Eacute"
+            | b"Ecirc"
+            | b"Egrave"
+            | b"Euml"
+            | b"GT"
+            | b"Iacute"
+            | b"Icirc"
+            | b"Igrave"
+            | b"Iuml"
+            | b"LT"
+            | b"Ntilde"
+            | b"Oacute"
+            | b"Ocirc"
+            | b"Ograve"
+            | b"Oslash"
+            | b"Otilde"
+            | b"Ouml"
+            | b"QUOT"
+            | b"REG"
+            | b"THORN"
+            | b"Uacute"
+            | b"Ucirc"
+            | b"Ugrave"
+            | b"Uuml"
+            | b"Yacute"
+            | b"aacute"
+            | b"acirc"
+            | b"acute"
+            | b"aelig"
+            | b"agrave"
+            | b"amp"
+            | b"aring"
+            | b"atilde"
+            | b"auml"
+            | b"brvbar"
+            | b"ccedil"
+            | b"cedil"
+            | b"cent"
+            | b"copy"
+            | b"curren"
+            | b"deg"
+            | b"divide"
+            | b"eacute"
+            | b"ecirc"
+            | b"egrave"
+            | b"eth"
+            | b"euml"
+            | b"frac12"
+            | b"frac14"
+            | b"frac34"
+            | b"gt"
+            | b"iacute"
+            | b"icirc"
+            | b"iexcl"
+            | b"igrave"
+            | b"iquest"
+            | b"iuml"
+            | b"laquo"
+            | b"lt"
+            | b"macr"
+            | b"micro"
+            | b"middot"
+            | b"nbsp"
+            | b"not"
+            | b"ntilde"
+            | b"oacute"
+            | b"ocirc"
+            | b"ograve"
+            | b"ordf"
+            | b"ordm"
+            | b"oslash"
+            | b"otilde"
+            | b"ouml"
+            | b"para"
+            | b"plusmn"
+            | b"pound"
+            | b"quot"
+            | b"raquo"
+            | b"reg"
+            | b"sect"
+            | b"shy"
+            | b"sup1"
+            | b"sup2"
+            | b"sup3"
+            | b"szlig"
+            | b"thorn"
+            | b"times"
+            | b"uacute"
+            | b"ucirc"
+            | b"ugrave"
+            | b"uml"
+            | b"uuml"
+            | b"yacute"
+            | b"yen"
+            | b"yuml"
+    )
 }
 
 /// Removes quoted-printable residue from text pasted out of raw mail: soft line breaks always, and
@@ -379,6 +522,7 @@ fn may_hold_references(bytes: &[u8]) -> bool {
 pub(super) fn clean(input: &str) -> Cow<'_, str> {
     let trimmed = input.trim();
     // One look at each '=' decides whether there is anything to do; most URLs need nothing.
+    // (A substring search for "=3" costs more than this on real links, which hold few '='.)
     let bytes = trimmed.as_bytes();
     let (mut soft_break, mut escaped_equals) = (false, false);
     for i in memchr::memchr_iter(b'=', bytes) {

@@ -454,13 +454,12 @@ trait Wrapper: Sync {
     fn unwrap(&self, link: &Link<'_>, out: &mut Vec<u8>) -> Result<Peeled, DecodeError>;
 }
 
-/// The wrappers that rewrite links to hosts under `domain` (the host's last two labels), or to
+/// The wrappers that rewrite links to hosts under `name.tld` (the host's last two labels), or to
 /// `host` itself. The registry: a new vendor is a [`Wrapper`] and a line here.
-fn wrappers_for(domain: &str, host: &str) -> &'static [&'static dyn Wrapper] {
+fn wrappers_for(name: &str, tld: &str, host: &str) -> &'static [&'static dyn Wrapper] {
     use vendors::*;
     // By the last label first: most hosts looked at are ordinary ones, ruled out in a compare or
     // two.
-    let (name, tld) = domain.split_once('.').unwrap_or(("", domain));
     match (tld, name) {
         ("com", "proofpoint" | "urldefense") | ("us", "urldefense") => &[&urldefense::UrlDefense],
         ("com", "outlook") | ("us", "office365") | ("cn", "outlook") | ("net", "office") => {
@@ -478,7 +477,9 @@ fn wrappers_for(domain: &str, host: &str) -> &'static [&'static dyn Wrapper] {
         ("com", "egress") => &[&Egress],
         ("com", "mimecast") => &[&Mimecast],
         ("com", "microsoft") => &[&AZURE_EMAIL],
-        _ if vendors::is_google_host(host) => &[&GOOGLE],
+        // google.<tld>, or google.<two-letter or three-letter label>.<country> (google.co.uk).
+        (_, "google") => &[&GOOGLE],
+        _ if tld.len() == 2 && name.len() <= 3 && vendors::is_google_host(host) => &[&GOOGLE],
         _ => &[],
     }
 }
@@ -496,8 +497,8 @@ fn wrapper_of(url: &str) -> Option<(&'static dyn Wrapper, Link<'_>)> {
     }
     let link = Link::parse(url)?;
     let mut host = [0u8; link::MAX_HOST];
-    let (host, domain) = link.lower_host(&mut host)?;
-    wrappers_for(domain, host)
+    let (host, name, tld) = link.lower_host(&mut host)?;
+    wrappers_for(name, tld, host)
         .iter()
         .find(|w| w.claims(host, &link))
         .map(|w| (*w, link))

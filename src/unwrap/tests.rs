@@ -213,3 +213,39 @@ fn html_unescape_handles_named_and_numeric() {
     // HTML5: references to NUL and surrogates are U+FFFD.
     assert_eq!(html_unescape("&#0;&#xD800;"), "\u{FFFD}\u{FFFD}");
 }
+
+#[test]
+fn legacy_names_are_exactly_those_html5_reads_without_semicolon() {
+    // htmlize's table of entities spells each bare one without `;`.
+    let names: std::collections::BTreeMap<&[u8], bool> = htmlize::ENTITIES
+        .keys()
+        .map(|k| {
+            let name = k.strip_prefix(b"&").unwrap_or(k);
+            (name.strip_suffix(b";").unwrap_or(name), !k.ends_with(b";"))
+        })
+        .fold(Default::default(), |mut all, (name, bare)| {
+            *all.entry(name).or_default() |= bare;
+            all
+        });
+    for (name, bare) in &names {
+        assert_eq!(
+            link::is_legacy_name(name),
+            *bare,
+            "{}",
+            String::from_utf8_lossy(name)
+        );
+    }
+    assert_eq!(names.values().filter(|b| **b).count(), 106);
+    for text in [
+        "a&utm_source=1",
+        "a&id=2",
+        "a&notit=1",
+        "a&amp1",
+        "a&b",
+        "a&",
+    ] {
+        assert_eq!(html_unescape(text), text);
+        assert_eq!(htmlize::unescape_attribute(text), text, "{text}");
+    }
+    assert_eq!(html_unescape("a&amp;b&lt;c&#38;d&not/"), "a&b<c&d¬/");
+}
