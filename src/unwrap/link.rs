@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use super::chunk::Chunk;
+
 /// The longest host any wrapper rewrites to (with room to spare); longer ones are no wrapper's.
 pub(super) const MAX_HOST: usize = 64;
 
@@ -56,23 +58,143 @@ pub(super) struct Link<'a> {
     host_non_ascii: bool,
 }
 
-/// What follows `http:` or `https:` (any case) and one or two slashes (mail clients merge `//`
-/// in hrefs); `None` for anything else.
-fn after_scheme(url: &str) -> Option<&str> {
-    // Every wrapper's links are http(s): one compare of four bytes rules out other texts.
-    let head = url.as_bytes().get(..5)?;
+/// The length of `http:` or `https:` (any case) at the start of `bytes`, or `None`.
+fn http_scheme(bytes: &[u8]) -> Option<usize> {
+    // One compare of four bytes rules out almost every other text.
+    let head = bytes.get(..5)?;
     if u32::from_le_bytes([head[0], head[1], head[2], head[3]]) | 0x2020_2020
         != u32::from_le_bytes(*b"http")
     {
         return None;
     }
-    let after = match head[4] {
-        b':' => &url[5..],
-        b's' | b'S' if url.as_bytes().get(5) == Some(&b':') => &url[6..],
-        _ => return None,
-    };
+    match head[4] {
+        b':' => Some(5),
+        b's' | b'S' if bytes.get(5) == Some(&b':') => Some(6),
+        _ => None,
+    }
+}
+
+/// What follows `http:` or `https:` (any case) and one or two slashes (mail clients merge `//`
+/// in hrefs); `None` for anything else: every wrapper's links are http(s).
+pub(super) fn after_scheme(url: &str) -> Option<&str> {
+    let after = url.get(http_scheme(url.as_bytes())?..)?;
     let after = after.strip_prefix('/')?;
     Some(after.strip_prefix('/').unwrap_or(after))
+}
+
+/// What [`Link::parse`] needs of an authority: where the host starts and the authority ends, the
+/// last ':' and the last two dots, whether the host has upper-case letters or bytes beyond ASCII.
+struct Authority {
+    start: usize,
+    end: usize,
+    colon: Option<usize>,
+    dots: (Option<usize>, Option<usize>),
+    upper: bool,
+    non_ascii: bool,
+}
+
+/// What [`quick_authority`] finds: where the authority ends, and where its last two labels
+/// start (just past the last two dots; 0 where there is no such dot).
+struct Quick {
+    end: usize,
+    name_start: usize,
+    tld_start: usize,
+}
+
+/// The authority read sixteen bytes at a time, as almost every one is (lower case, no user
+/// information, no port); `None` for the others, left to [`full_authority`]. Every decoded URL
+/// is looked at, so this is written to take few branches whatever the host: a mispredicted
+/// branch per dot cost more than all the rest.
+fn quick_authority(bytes: &[u8]) -> Option<Quick> {
+    let (mut name_start, mut tld_start) = (0, 0);
+    let mut at = 0;
+    loop {
+        let rest = &bytes[at..];
+        // Past the end reads as '/': the authority ends there at the latest.
+        let chunk = match rest.get(..16) {
+            Some(sixteen) => Chunk::load(sixteen),
+            None => Chunk::padded(rest, b'/'),
+        };
+        let ends = chunk.mask(*b"/?#\\");
+        let end = ends.trailing_zeros().min(16);
+        let before = (1u32 << end) - 1;
+        if (chunk.mask(*b"@:") | chunk.upper_or_non_ascii()) & before != 0 {
+            return None;
+        }
+        // The last two dots in this chunk, as positions + 1 (0 for none).
+        let found = chunk.mask([b'.']) & before;
+        let last = 32 - found.leading_zeros() as usize;
+        let prev = 32 - (found & !(1u32 << last >> 1)).leading_zeros() as usize;
+        (name_start, tld_start) = match (prev, last) {
+            (0, 0) => (name_start, tld_start),
+            (0, last) => (tld_start, at + last),
+            (prev, last) => (at + prev, at + last),
+        };
+        if ends != 0 {
+            return Some(Quick {
+                end: at + end as usize,
+                name_start,
+                tld_start,
+            });
+        }
+        at += 16;
+    }
+}
+
+/// The label before the last and the last of the host of `url`, read quickly: `None` when
+/// [`quick_authority`] leaves the authority to the full reading, or when the host is empty or
+/// ends in a dot.
+pub(super) fn quick_labels(url: &str) -> Option<(&[u8], &[u8])> {
+    let after = after_scheme(url)?.as_bytes();
+    let Quick {
+        end,
+        name_start,
+        tld_start,
+    } = quick_authority(after)?;
+    if tld_start == end {
+        return None;
+    }
+    let host = &after[..end];
+    let name_end = tld_start.saturating_sub(1);
+    Some((
+        &host[name_start.min(name_end)..name_end],
+        &host[tld_start..],
+    ))
+}
+
+/// The authority read byte by byte, in full: user information ends at the last '@'
+/// (`https://urldefense.com@evil.example/` is a link to evil.example), a port follows the last
+/// ':', the domain starts after the last dot but one.
+fn full_authority(bytes: &[u8]) -> Authority {
+    let (mut start, mut end) = (0, bytes.len());
+    let mut colon = None;
+    let mut dots = (None, None);
+    let (mut upper, mut non_ascii) = (false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        match AUTHORITY[usize::from(b)] {
+            0 => {}
+            DOT => dots = (dots.1, Some(i)),
+            END => {
+                end = i;
+                break;
+            }
+            UPPER => upper = true,
+            COLON => colon = Some(i),
+            AT => {
+                start = i + 1;
+                (colon, dots, upper, non_ascii) = (None, (None, None), false, false);
+            }
+            _ => non_ascii = true,
+        }
+    }
+    Authority {
+        start,
+        end,
+        colon,
+        dots,
+        upper,
+        non_ascii,
+    }
 }
 
 impl<'a> Link<'a> {
@@ -80,41 +202,25 @@ impl<'a> Link<'a> {
     /// then the authority. `None` for anything else.
     pub fn parse(url: &'a str) -> Option<Self> {
         let after = after_scheme(url)?;
-        // One pass over the authority (a few bytes; every decoded URL is looked at) finds its
-        // end and what the host needs: user information ends at the last '@'
-        // (`https://urldefense.com@evil.example/` is a link to evil.example), a port follows the
-        // last ':', the domain starts after the last dot but one.
         let bytes = after.as_bytes();
-        let (mut start, mut end) = (0, bytes.len());
-        let mut colon = None;
-        let mut dots = (None, None);
-        let (mut upper, mut non_ascii) = (false, false);
-        let mut i = 0;
-        while i < bytes.len() {
-            // Most bytes are lower-case letters, digits and '-': skipped one table look each.
-            let class = AUTHORITY[usize::from(bytes[i])];
-            if class == 0 {
-                i += 1;
-                continue;
-            }
-            // Ordered by how often they come: no jump table, whose indirect branch mispredicts.
-            if class == DOT {
-                dots = (dots.1, Some(i));
-            } else if class == END {
-                end = i;
-                break;
-            } else if class == UPPER {
-                upper = true;
-            } else if class == COLON {
-                colon = Some(i);
-            } else if class == AT {
-                start = i + 1;
-                (colon, dots, upper, non_ascii) = (None, (None, None), false, false);
-            } else {
-                non_ascii = true;
-            }
-            i += 1;
-        }
+        let Authority {
+            start,
+            end,
+            colon,
+            dots,
+            upper,
+            non_ascii,
+        } = quick_authority(bytes).map_or_else(
+            || full_authority(bytes),
+            |q| Authority {
+                start: 0,
+                end: q.end,
+                colon: None,
+                dots: (q.name_start.checked_sub(1), q.tld_start.checked_sub(1)),
+                upper: false,
+                non_ascii: false,
+            },
+        );
         let host_end = match colon {
             Some(c) if bytes[c + 1..end].iter().all(u8::is_ascii_digit) => c,
             _ => end,
@@ -284,8 +390,9 @@ pub(super) enum Escapes {
     Dashes,
 }
 
-/// Decodes `text` once into `out`. An escape without two hex digits is kept as it is.
-pub(super) fn percent_decode(text: &str, escapes: Escapes, out: &mut Vec<u8>) {
+/// Decodes `text` once into `out`. An escape without two hex digits is kept as it is. Returns
+/// whether every escape stood for an ASCII byte (then what it wrote is UTF-8, as `text` is).
+pub(super) fn percent_decode(text: &str, escapes: Escapes, out: &mut Vec<u8>) -> bool {
     match escapes {
         Escapes::Percent => decode_escapes::<b'%', false, false>(text.as_bytes(), out),
         Escapes::Form => decode_escapes::<b'%', false, true>(text.as_bytes(), out),
@@ -294,30 +401,53 @@ pub(super) fn percent_decode(text: &str, escapes: Escapes, out: &mut Vec<u8>) {
 }
 
 /// One pass over the bytes, writing into a slice sized for the longest result (no byte expands):
-/// escapes come every few bytes in a URL Defense v2 target.
+/// escapes come every few bytes in a URL Defense v2 target. The bytes between escapes go sixteen
+/// at a time (with `_` and `+` replaced in the same step).
 fn decode_escapes<const ESCAPE: u8, const SLASH: bool, const PLUS: bool>(
     bytes: &[u8],
     out: &mut Vec<u8>,
-) {
+) -> bool {
+    let mut escaped = 0u8;
     let start = out.len();
     out.resize(start + bytes.len(), 0);
     let dst = &mut out[start..];
     let (mut i, mut w) = (0, 0);
     while i < bytes.len() {
-        let b = bytes[i];
-        if b != ESCAPE {
-            dst[w] = match b {
+        if let Some(sixteen) = bytes.get(i..i + 16) {
+            let chunk = Chunk::load(sixteen);
+            let mut plain = chunk;
+            if SLASH {
+                plain = plain.replace(b'_', b'/');
+            }
+            if PLUS {
+                plain = plain.replace(b'+', b' ');
+            }
+            // w <= i, so there is room; bytes past the next escape are written over below.
+            plain.store(&mut dst[w..]);
+            match chunk.mask([ESCAPE]) {
+                0 => {
+                    (i, w) = (i + 16, w + 16);
+                    continue;
+                }
+                escapes => {
+                    let n = escapes.trailing_zeros() as usize;
+                    (i, w) = (i + n, w + n);
+                }
+            }
+        } else if bytes[i] != ESCAPE {
+            dst[w] = match bytes[i] {
                 b'_' if SLASH => b'/',
                 b'+' if PLUS => b' ',
                 b => b,
             };
-            w += 1;
-            i += 1;
+            (i, w) = (i + 1, w + 1);
             continue;
         }
+        // bytes[i] is an escape.
         match hex_pair(&bytes[i + 1..]) {
             Some(byte) => {
                 dst[w] = byte;
+                escaped |= byte;
                 i += 3;
             }
             None => {
@@ -328,6 +458,7 @@ fn decode_escapes<const ESCAPE: u8, const SLASH: bool, const PLUS: bool>(
         w += 1;
     }
     out.truncate(start + w);
+    escaped.is_ascii()
 }
 
 /// Appends the wrapper's own `#fragment` to a target that has none: browsers carry a request's
@@ -344,14 +475,12 @@ pub(super) fn carry_fragment(out: &mut Vec<u8>, fragment: Option<&str>) {
 /// `https:/host` (one slash) becomes `https://host`: the wrapped URL sat in a path, where mail
 /// clients merge `//`.
 pub(super) fn mend_single_slash(bytes: &mut Vec<u8>) {
-    let after_scheme = if bytes.len() >= 7 && bytes[..6].eq_ignore_ascii_case(b"https:") {
-        6
-    } else if bytes.len() >= 6 && bytes[..5].eq_ignore_ascii_case(b"http:") {
-        5
-    } else {
+    let Some(after_scheme) = http_scheme(bytes) else {
         return;
     };
-    if bytes[after_scheme] == b'/' && bytes.get(after_scheme + 1).is_some_and(|&b| b != b'/') {
+    if bytes.get(after_scheme) == Some(&b'/')
+        && bytes.get(after_scheme + 1).is_some_and(|&b| b != b'/')
+    {
         bytes.insert(after_scheme, b'/');
     }
 }

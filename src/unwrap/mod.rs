@@ -8,6 +8,7 @@
 //! target only the vendor's server knows (Mimecast, Sophos without `u=`) are
 //! [`DecodeError::Opaque`], naming the vendor. Every failure says why; no input makes this panic.
 
+mod chunk;
 pub mod encode;
 mod link;
 mod urldefense;
@@ -397,7 +398,7 @@ fn unwrap_into(
             Err(e) => return Err(fail(e, layers, wrapper, &link)),
         };
         layers.push(done);
-        if wrapper_of(&text).is_none() {
+        if !may_be_wrapped(&text) || wrapper_of(&text).is_none() {
             out.push_str(&text);
             return Ok(layers);
         }
@@ -417,7 +418,14 @@ fn one_layer<'b>(
     bytes.clear();
     let peeled = wrapper.unwrap(link, bytes)?;
     link::mend_single_slash(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?;
+    let text = if peeled.utf8 {
+        debug_assert!(std::str::from_utf8(bytes).is_ok(), "{bytes:?}");
+        // SAFETY: `Peeled::utf8` promises UTF-8 text with ASCII bytes replaced by ASCII bytes,
+        // and the mending above put one ASCII byte after an ASCII scheme: still UTF-8.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    } else {
+        std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?
+    };
     let text = if peeled.html {
         html_unescape(text)
     } else {
@@ -430,6 +438,10 @@ fn one_layer<'b>(
 struct Peeled {
     /// Which layer it was.
     layer: Layer,
+    /// Whether the target is known to be UTF-8 without looking: it is the link's own text (UTF-8)
+    /// with ASCII bytes put in place of ASCII bytes (URL Defense's runs and escapes, when all
+    /// they stand for is ASCII). Saves a pass over every decoded URL.
+    utf8: bool,
     /// Whether the target still holds HTML character references (URL Defense v1 and v2 encode
     /// the href attribute as written in the mail's HTML).
     html: bool,
@@ -437,14 +449,18 @@ struct Peeled {
 
 impl Peeled {
     fn plain(layer: Layer) -> Self {
-        Peeled { layer, html: false }
+        Peeled {
+            layer,
+            html: false,
+            utf8: false,
+        }
     }
 }
 
 /// One vendor's wrapper: how its links are recognised, and how one layer comes off.
 trait Wrapper: Sync {
     /// Whether `link`, on `host` (its host in lower case), is this wrapper's. Called only for
-    /// hosts under one of the domains [`wrappers_for`] lists this wrapper for.
+    /// hosts under one of the domains [`REGISTRY`] lists this wrapper for.
     fn claims(&self, host: &str, link: &Link<'_>) -> bool;
 
     /// The layer a link of this wrapper is, before decoding it.
@@ -454,42 +470,94 @@ trait Wrapper: Sync {
     fn unwrap(&self, link: &Link<'_>, out: &mut Vec<u8>) -> Result<Peeled, DecodeError>;
 }
 
-/// The wrappers that rewrite links to hosts under `name.tld` (the host's last two labels), or to
-/// `host` itself. The registry: a new vendor is a [`Wrapper`] and a line here.
-fn wrappers_for(name: &str, tld: &str, host: &str) -> &'static [&'static dyn Wrapper] {
+/// The domains wrappers rewrite links to, as (last label, label before it), and whose links they
+/// are. The registry: a new vendor is a [`Wrapper`] and a line here. (Google's redirect is on
+/// `google.<tld>` and `google.co.uk`: see [`wrapper_for`].)
+const REGISTRY: [(&str, &str, &dyn Wrapper); 21] = {
     use vendors::*;
-    // By the last label first: most hosts looked at are ordinary ones, ruled out in a compare or
-    // two.
-    match (tld, name) {
-        ("com", "proofpoint" | "urldefense") | ("us", "urldefense") => &[&urldefense::UrlDefense],
-        ("com", "outlook") | ("us", "office365") | ("cn", "outlook") | ("net", "office") => {
-            &[&SAFE_LINKS]
+    [
+        ("com", "urldefense", &urldefense::UrlDefense),
+        ("com", "proofpoint", &urldefense::UrlDefense),
+        ("us", "urldefense", &urldefense::UrlDefense),
+        ("com", "outlook", &SAFE_LINKS),
+        ("us", "office365", &SAFE_LINKS),
+        ("cn", "outlook", &SAFE_LINKS),
+        ("net", "office", &SAFE_LINKS),
+        ("com", "fireeye", &FIREEYE),
+        ("com", "cudasvc", &BARRACUDA),
+        ("com", "sophos", &Sophos),
+        ("com", "trendmicro", &TREND_MICRO),
+        ("com", "symantec", &SYMANTEC),
+        ("com", "cisco", &Cisco),
+        ("click", "avanan", &CheckPoint),
+        ("com", "checkpoint", &CheckPoint),
+        ("com", "url-protection", &CheckPoint),
+        ("com", "esvalabs", &LIBRAESVA),
+        ("com", "hornetsecurity", &HORNETSECURITY),
+        ("com", "egress", &Egress),
+        ("com", "mimecast", &Mimecast),
+        ("com", "microsoft", &AZURE_EMAIL),
+    ]
+};
+
+/// A first look at the label before the last, which rules out almost every host in a few
+/// loads: bit `n` of `NAME_FILTER[0][b]` is set when a registered name (or `google`) starts with
+/// `b` and is `n` bytes long, of `NAME_FILTER[1][b]` when one ends with `b`.
+static NAME_FILTER: [[u32; 256]; 2] = {
+    let mut filter = [[0u32; 256]; 2];
+    let mut i = 0;
+    while i <= REGISTRY.len() {
+        let name = match i {
+            i if i < REGISTRY.len() => REGISTRY[i].1.as_bytes(),
+            _ => b"google",
+        };
+        filter[0][name[0] as usize] |= 1 << name.len();
+        filter[1][name[name.len() - 1] as usize] |= 1 << name.len();
+        i += 1;
+    }
+    filter
+};
+
+/// Whether [`NAME_FILTER`] lets `name` (lower case) through.
+fn may_be_registered(name: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (name.first(), name.last()) else {
+        return false;
+    };
+    let bit = 1u32.checked_shl(name.len() as u32).unwrap_or(0);
+    NAME_FILTER[0][usize::from(first)] & NAME_FILTER[1][usize::from(last)] & bit != 0
+}
+
+/// The wrapper that rewrites links to hosts under `name.tld` (the host's last two labels, lower
+/// case), or to `host` itself.
+fn wrapper_for(name: &str, tld: &str, host: &str) -> Option<&'static dyn Wrapper> {
+    if may_be_registered(name.as_bytes()) {
+        if let Some((_, _, wrapper)) = REGISTRY.iter().find(|(t, n, _)| *n == name && *t == tld) {
+            return Some(*wrapper);
         }
-        ("com", "fireeye") => &[&FIREEYE],
-        ("com", "cudasvc") => &[&BARRACUDA],
-        ("com", "sophos") => &[&Sophos],
-        ("com", "trendmicro") => &[&TREND_MICRO],
-        ("com", "symantec") => &[&SYMANTEC],
-        ("com", "cisco") => &[&Cisco],
-        ("click", "avanan") | ("com", "checkpoint" | "url-protection") => &[&CheckPoint],
-        ("com", "esvalabs") => &[&LIBRAESVA],
-        ("com", "hornetsecurity") => &[&HORNETSECURITY],
-        ("com", "egress") => &[&Egress],
-        ("com", "mimecast") => &[&Mimecast],
-        ("com", "microsoft") => &[&AZURE_EMAIL],
-        // google.<tld>, or google.<two-letter or three-letter label>.<country> (google.co.uk).
-        (_, "google") => &[&GOOGLE],
-        _ if tld.len() == 2 && name.len() <= 3 && vendors::is_google_host(host) => &[&GOOGLE],
-        _ => &[],
+        if name == "google" {
+            return Some(&vendors::GOOGLE);
+        }
+    }
+    // google.<two-letter or three-letter label>.<country> (google.co.uk).
+    (tld.len() == 2 && name.len() <= 3 && vendors::is_google_host(host)).then_some(&vendors::GOOGLE)
+}
+
+/// Whether `url` may be some wrapper's link, from its last two labels alone without taking it
+/// apart: `false` for almost every decoded URL, and never for one [`wrapper_of`] finds. Every
+/// decoded URL is looked at, so this is the decoder's hottest question.
+fn may_be_wrapped(url: &str) -> bool {
+    match link::quick_labels(url) {
+        Some((name, tld)) => may_be_registered(name) || (tld.len() == 2 && name.len() <= 3),
+        // Not http(s) (no wrapper's), or an authority the quick reading leaves alone.
+        None => link::after_scheme(url).is_some(),
     }
 }
 
 /// The wrapper whose link `url` is, with the link's parts.
 fn wrapper_of(url: &str) -> Option<(&'static dyn Wrapper, Link<'_>)> {
-    // The spellings URL Defense itself writes, known without looking further. Most texts
-    // looked at are decoded URLs, ruled out by the letter after `https://`.
+    // The spellings URL Defense itself writes, known without looking further.
     if url.as_bytes().get(8) == Some(&b'u') {
-        for (prefix, host) in urldefense::EXACT_PREFIXES {
+        for (prefix, host) in &urldefense::EXACT_PREFIXES {
             if url.starts_with(prefix) {
                 return Some((&urldefense::UrlDefense, Link::known(url, host)));
             }
@@ -498,10 +566,9 @@ fn wrapper_of(url: &str) -> Option<(&'static dyn Wrapper, Link<'_>)> {
     let link = Link::parse(url)?;
     let mut host = [0u8; link::MAX_HOST];
     let (host, name, tld) = link.lower_host(&mut host)?;
-    wrappers_for(name, tld, host)
-        .iter()
-        .find(|w| w.claims(host, &link))
-        .map(|w| (*w, link))
+    wrapper_for(name, tld, host)
+        .filter(|w| w.claims(host, &link))
+        .map(|w| (w, link))
 }
 
 #[cfg(test)]

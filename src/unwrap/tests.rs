@@ -249,3 +249,86 @@ fn legacy_names_are_exactly_those_html5_reads_without_semicolon() {
     }
     assert_eq!(html_unescape("a&amp;b&lt;c&#38;d&not/"), "a&b<c&d¬/");
 }
+
+#[test]
+fn v3_tables_decode_as_the_base64_crate_does() {
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut out = [0u8; 64];
+    for len in 0..40 {
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 97 + len * 13) as u8).collect();
+        let text = engine.encode(&bytes);
+        let n = urldefense::decode_table(text.as_bytes(), &mut out);
+        assert_eq!(n.map(|n| &out[..n]), Some(&bytes[..]), "{text}");
+    }
+    // A last group of one character is no byte; other characters are not base64url.
+    for bad in ["A", "AAAAA", "AA=A", "AA+A", "AA/A", "AA A"] {
+        assert_eq!(
+            urldefense::decode_table(bad.as_bytes(), &mut out),
+            None,
+            "{bad}"
+        );
+    }
+    // Bits past the last whole byte are ignored, as URL Defense's tables leave them.
+    assert_eq!(urldefense::decode_table(b"w7", &mut out), Some(1));
+    assert_eq!(out[0], 0xC3);
+    // Too small an output is refused, not overrun.
+    assert_eq!(urldefense::decode_table(b"AAAA", &mut out[..2]), None);
+}
+
+/// The quick look at every decoded URL may say "perhaps" for a link that is no wrapper's, but
+/// never "no" for one that is: on every registered domain in its spellings, and on every URL of
+/// the shared corpora with every layer inside it.
+#[test]
+fn the_quick_look_never_misses_a_wrapper() {
+    let mut urls = Vec::new();
+    for (tld, name, _) in REGISTRY {
+        for host in [
+            format!("{name}.{tld}"),
+            format!("eu1.{name}.{tld}"),
+            format!("a.b.c.d.e.f.g.h.i.j.{name}.{tld}"),
+            format!("{}.{}", name.to_uppercase(), tld),
+            format!("{name}.{tld}."),
+            format!("{name}.{tld}:443"),
+            format!("user@{name}.{tld}"),
+        ] {
+            for scheme in ["https://", "http://", "https:/", "HTTPS://"] {
+                for rest in ["", "/", "/v3/__x__;!!$", "?u=x", "#f", "\\x"] {
+                    let url = format!("{scheme}{host}{rest}");
+                    // On a registered domain: "perhaps", whatever the path.
+                    assert!(may_be_wrapped(&url), "missed {url}");
+                    urls.push(url);
+                }
+            }
+        }
+    }
+    for host in [
+        "google.com",
+        "www.google.co.uk",
+        "google.de",
+        "WWW.GOOGLE.FR",
+    ] {
+        urls.push(format!("https://{host}/url?q=https://x.example/"));
+    }
+    let corpora = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpora");
+    for file in ["urldefense_real.tsv", "wrappers_real.tsv"] {
+        if let Ok(text) = std::fs::read_to_string(format!("{corpora}/{file}")) {
+            urls.extend(text.lines().flat_map(|l| l.split('\t').map(str::to_owned)));
+        }
+    }
+    let mut looked = 0;
+    for url in &urls {
+        // The URL, and every link unwrapped from it on the way in.
+        let mut text = url.clone();
+        loop {
+            if wrapper_of(&text).is_some() {
+                assert!(may_be_wrapped(&text), "missed {text}");
+                looked += 1;
+            }
+            match peel(&text) {
+                Ok((_, inner)) => text = inner,
+                Err(_) => break,
+            }
+        }
+    }
+    assert!(looked > 1_000, "{looked}");
+}

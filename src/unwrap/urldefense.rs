@@ -5,10 +5,6 @@
 //! v3 substitution runs count UTF-8 bytes, and a table that does not add up (a run past its end,
 //! bytes left over) is an error, never a guess.
 
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use base64::Engine;
-
 use super::link::{param, percent_decode, strip_prefix_ci, Escapes, Link};
 use super::{DecodeError, Layer, Peeled, Wrapper};
 
@@ -23,17 +19,8 @@ pub const HOSTS: [&str; 3] = [
 pub(super) const ALPHABET: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/// Base64url with or without padding, lenient about trailing bits (tables are cut at byte
-/// boundaries by the encoder, never padded).
-const TABLE_ENGINE: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true),
-);
-
 /// The beginnings of the links URL Defense writes, and their hosts.
-pub(super) const EXACT_PREFIXES: [(&str, &str); 3] = [
+pub(super) static EXACT_PREFIXES: [(&str, &str); 3] = [
     ("https://urldefense.com/v3/__", "urldefense.com"),
     (
         "https://urldefense.proofpoint.com/v2/url?",
@@ -96,61 +83,96 @@ impl Wrapper for UrlDefense {
             // `&d=&c=&r=` like v2).
             Version::V1(query) => {
                 let target = param(query, "u").ok_or(missing("URL Defense v1"))?;
-                percent_decode(target, Escapes::Percent, out);
+                let ascii = percent_decode(target, Escapes::Percent, out);
                 Ok(Peeled {
                     layer: Layer::UrlDefenseV1,
                     html: true,
+                    utf8: ascii,
                 })
             }
             Version::V2(query) => {
                 let target = param(query, "u").ok_or(missing("URL Defense v2"))?;
-                percent_decode(target, Escapes::Dashes, out);
+                let ascii = percent_decode(target, Escapes::Dashes, out);
                 Ok(Peeled {
                     layer: Layer::UrlDefenseV2,
                     html: true,
+                    utf8: ascii,
                 })
             }
             Version::V3(rest) => {
-                decode_v3(rest, out)?;
-                Ok(Peeled::plain(Layer::UrlDefenseV3))
+                let ascii = decode_v3(rest, out)?;
+                Ok(Peeled {
+                    layer: Layer::UrlDefenseV3,
+                    html: false,
+                    utf8: ascii,
+                })
             }
             Version::Unknown => Err(DecodeError::UnknownVersion),
         }
     }
 }
 
-/// Run lengths by token byte: `**X` stands for 2 + (index of X in the base64url alphabet) bytes;
-/// 0 for a byte that is not in the alphabet.
-const RUN_LENGTH: [u8; 256] = {
-    let mut table = [0u8; 256];
+/// Base64url digit values by byte; [`NOT_A_DIGIT`] for the others. A v3 run `**X` stands for 2 +
+/// (the value of X) bytes.
+const DIGIT: [u8; 256] = {
+    let mut table = [NOT_A_DIGIT; 256];
     let mut i = 0;
     while i < ALPHABET.len() {
-        table[ALPHABET[i] as usize] = i as u8 + 2;
+        table[ALPHABET[i] as usize] = i as u8;
         i += 1;
     }
     table
 };
+const NOT_A_DIGIT: u8 = 0xFF;
 
 /// Tables up to this many bytes are decoded on the stack; longer ones (rare) on the heap.
-const STACK_TABLE: usize = 256;
+const STACK_TABLE: usize = 96;
+
+/// Decodes a v3 table into `out`, returning how many bytes it holds: base64url without padding
+/// (URL Defense cuts the table at a byte boundary), bits past the last whole byte ignored. `None`
+/// when it is not base64url or `out` is too short. (Hand-written rather than the `base64`
+/// crate's engine: tables are a few characters long, and every v3 URL has one; the engine's
+/// set-up cost more than the decoding.)
+pub(super) fn decode_table(text: &[u8], out: &mut [u8]) -> Option<usize> {
+    let digit = |b: u8| match DIGIT[usize::from(b)] {
+        NOT_A_DIGIT => None,
+        d => Some(u32::from(d)),
+    };
+    let mut n = 0;
+    let mut groups = text.chunks_exact(4);
+    for g in &mut groups {
+        let v = digit(g[0])? << 18 | digit(g[1])? << 12 | digit(g[2])? << 6 | digit(g[3])?;
+        out.get_mut(n..n + 3)?
+            .copy_from_slice(&v.to_be_bytes()[1..]);
+        n += 3;
+    }
+    let last: &[u8] = match *groups.remainder() {
+        [] => &[],
+        [a, b] => &(digit(a)? << 18 | digit(b)? << 12).to_be_bytes()[1..2],
+        [a, b, c] => &(digit(a)? << 18 | digit(b)? << 12 | digit(c)? << 6).to_be_bytes()[1..3],
+        // One character is not a whole byte.
+        _ => return None,
+    };
+    out.get_mut(n..n + last.len())?.copy_from_slice(last);
+    Some(n + last.len())
+}
 
 /// `rest` is what follows `/v3/__`: `<mangled URL>__;<table>!<opaque>$`. Writes the bytes it
-/// stands for into `out`.
-fn decode_v3(rest: &str, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+/// stands for into `out`, and whether its table is all ASCII (then what it wrote is UTF-8: the
+/// mangled text with ASCII tokens replaced by ASCII bytes).
+fn decode_v3(rest: &str, out: &mut Vec<u8>) -> Result<bool, DecodeError> {
     let (mangled, table_text) = find_v3_table(rest)?;
     let mut stack = [0u8; STACK_TABLE];
-    let heap;
-    let table: &[u8] = if table_text.len() / 4 * 3 + 3 <= STACK_TABLE {
-        let n = TABLE_ENGINE
-            .decode_slice(table_text, &mut stack)
-            .map_err(|_| DecodeError::BadBase64)?;
-        &stack[..n]
+    let mut heap = Vec::new();
+    let room = table_text.len() / 4 * 3 + 2;
+    let buf: &mut [u8] = if room <= STACK_TABLE {
+        &mut stack
     } else {
-        heap = TABLE_ENGINE
-            .decode(table_text)
-            .map_err(|_| DecodeError::BadBase64)?;
-        &heap
+        heap.resize(room, 0);
+        &mut heap
     };
+    let n = decode_table(table_text.as_bytes(), buf).ok_or(DecodeError::BadBase64)?;
+    let table = &buf[..n];
     let mangled_text = mangled;
     let mangled = mangled.as_bytes();
     out.reserve(mangled.len() + table.len());
@@ -166,15 +188,15 @@ fn decode_v3(rest: &str, out: &mut Vec<u8>) -> Result<(), DecodeError> {
             continue;
         }
         let (count, width) = if mangled.get(i + 1) == Some(&b'*') && i + 2 < mangled.len() {
-            let count = RUN_LENGTH[usize::from(mangled[i + 2])];
-            if count == 0 {
+            let digit = DIGIT[usize::from(mangled[i + 2])];
+            if digit == NOT_A_DIGIT {
                 // Both '*' are ASCII, so i + 2 is a character boundary.
                 let ch = mangled_text[i + 2..].chars().next();
                 return Err(DecodeError::BadRunToken(
                     ch.unwrap_or(char::REPLACEMENT_CHARACTER),
                 ));
             }
-            (usize::from(count), 3)
+            (usize::from(digit) + 2, 3)
         } else {
             (1, 1)
         };
@@ -191,7 +213,7 @@ fn decode_v3(rest: &str, out: &mut Vec<u8>) -> Result<(), DecodeError> {
             table: table.len(),
         });
     }
-    Ok(())
+    Ok(table.is_ascii())
 }
 
 /// Splits `<mangled>__;<table>!...` at the last `__;` followed by a base64url table and `!`; the
