@@ -323,9 +323,20 @@ mod tests {
         assert!(e.message.contains("between 1 and 32"), "{}", e.message);
         let c = resolve(json!({"timeout_seconds": "5", "max_concurrency": 8}), &[]).unwrap();
         assert_eq!((c.timeout.as_secs(), c.max_concurrency), (5, 8));
-        let e = resolve(json!({"apiroot": "x", "bogus": 1}), &[]).unwrap_err();
+    }
+
+    #[test]
+    fn unknown_keys_are_ignored_but_near_misses_refused() {
+        let c = resolve(
+            json!({"apiroot": "https://x.example", "AgentIdentifier": 1}),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.api_root, "https://x.example");
+        let e = resolve(json!({"max_concurency": 8}), &[]).unwrap_err();
         assert!(
-            e.message.contains("Unknown configuration key \"bogus\""),
+            e.message
+                .contains("Did you mean \"Max Concurrency\" (max_concurrency)?"),
             "{}",
             e.message
         );

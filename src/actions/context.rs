@@ -311,17 +311,6 @@ impl Paging {
     }
 }
 
-/// The configuration every example request carries: placeholders for the credentials, which a
-/// reader replaces or leaves out in favour of the environment.
-pub(crate) fn example_configuration() -> Value {
-    serde_json::json!({
-        "api_root": "https://tap-api-v2.proofpoint.com",
-        "username": "<TAP service principal>",
-        "password": "<TAP service secret>",
-        "verify_ssl": true
-    })
-}
-
 /// Whether `s` is a UUID (`8-4-4-4-12` hex digits).
 pub(crate) fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();

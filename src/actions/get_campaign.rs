@@ -45,8 +45,7 @@ impl ActionDef for GetCampaign {
                 "Fetch Forensics Info": true,
                 "Forensic Evidence Type Filter": "url, file, redirect_chain",
                 "Max Forensics Evidence To Return": 20
-            },
-            "configuration": super::context::example_configuration()
+            }
         })
     }
 

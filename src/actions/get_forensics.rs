@@ -45,8 +45,7 @@ impl ActionDef for GetForensics {
                 "Include Campaign Forensics": false,
                 "Max Results To Return": 20,
                 "Create Entities": true
-            },
-            "configuration": super::context::example_configuration()
+            }
         })
     }
 

@@ -45,8 +45,7 @@ impl ActionDef for GetMessageDetails {
             "parameters": {
                 "Message ID": "<20210325101010.12345@mail.example>",
                 "Message Time": "2021-03-25T10:10:10Z"
-            },
-            "configuration": super::context::example_configuration()
+            }
         })
     }
 

@@ -45,8 +45,7 @@ impl ActionDef for GetThreatSummary {
                 "Threat ID": "d22be456cbc0a0e5d900696c36c92c547bea13cc76d32b63ed85b4fc5704d9cb",
                 "Create Insight": true,
                 "Create Entities": false
-            },
-            "configuration": super::context::example_configuration()
+            }
         })
     }
 

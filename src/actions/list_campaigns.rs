@@ -41,8 +41,7 @@ impl ActionDef for ListCampaigns {
         json!({
             "action": "list_campaigns",
             "case_id": "1042",
-            "parameters": {"Time Frame": "Last 24 Hours", "Max Campaigns": 50, "Fetch Details": false},
-            "configuration": super::context::example_configuration()
+            "parameters": {"Time Frame": "Last 24 Hours", "Max Campaigns": 50, "Fetch Details": false}
         })
     }
 

@@ -204,6 +204,9 @@ mod tests {
         for action in Action::ALL {
             let example = action.example();
             assert_eq!(example["action"], action.info().name);
+            // Configuration in a request overrides the environment: an example's placeholders
+            // would send whoever runs it to the real TAP host with a made-up principal.
+            assert!(example.get("configuration").is_none(), "{example}");
             let text = example.to_string();
             let request = crate::protocol::request::parse(&text).unwrap();
             assert!(action.check_parameters(&request.parameters).is_ok());

@@ -69,8 +69,7 @@ fn example(info: &ActionInfo) -> Value {
     json!({
         "action": info.name,
         "case_id": "1042",
-        "parameters": {"Window": 30, "Max Users": 25, "Create Entities": true},
-        "configuration": super::context::example_configuration()
+        "parameters": {"Window": 30, "Max Users": 25, "Create Entities": true}
     })
 }
 

@@ -28,8 +28,7 @@ impl ActionDef for Ping {
     fn example() -> Value {
         json!({
             "action": "ping",
-            "case_id": "1042",
-            "configuration": super::context::example_configuration()
+            "case_id": "1042"
         })
     }
 

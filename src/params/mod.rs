@@ -57,9 +57,18 @@ where
     let specs = T::specs();
     // (parameter, value, key as given), in request order.
     let mut canonical: Vec<(&ParamSpec, V, String)> = Vec::new();
+    let mut ignored = Vec::new();
     for (key, value) in raw {
         let Some(spec) = specs.iter().find(|p| p.is_named(&key)) else {
-            return Err(unknown_key(&key, &specs, section));
+            // Platforms add configuration keys of their own (SPEC §2); a near miss of one of ours
+            // is a typo that would otherwise be silently lost.
+            match (section, spec::meant(&key, &specs)) {
+                (Section::Configuration, None) => {
+                    ignored.push(key);
+                    continue;
+                }
+                _ => return Err(unknown_key(&key, &specs, section)),
+            }
         };
         if value.is_empty() {
             continue;
@@ -75,6 +84,18 @@ where
             continue;
         }
         canonical.push((spec, value, key));
+    }
+    if !ignored.is_empty() {
+        tracing::warn!(
+            "ignoring unknown {}s {} (not ours; ours are {})",
+            section.word(),
+            ignored
+                .iter()
+                .map(|k| format!("\"{k}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            specs.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
+        );
     }
     for spec in specs.iter().filter(|p| p.mandatory) {
         if !canonical.iter().any(|(p, ..)| p.key == spec.key) {
@@ -156,8 +177,11 @@ fn unknown_key(key: &str, specs: &[ParamSpec], section: Section) -> Error {
         ));
     }
     let accepted: Vec<String> = specs.iter().map(ParamSpec::label).collect();
+    let meant = spec::meant(key, specs)
+        .map(|spec| format!(" Did you mean {}?", spec.label()))
+        .unwrap_or_default();
     Error::invalid_parameter(format!(
-        "Unknown {} \"{key}\". Accepted: {}.",
+        "Unknown {} \"{key}\".{meant} Accepted: {}.",
         section.word(),
         accepted.join(", ")
     ))

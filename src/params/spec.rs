@@ -59,13 +59,34 @@ impl ParamSpec {
 
 /// Two keys are the same when their letters and digits are, ignoring case.
 fn same_key(a: &str, b: &str) -> bool {
-    let letters = |s: &str| {
-        s.bytes()
-            .filter(u8::is_ascii_alphanumeric)
-            .map(|b| b.to_ascii_lowercase())
-            .collect::<Vec<u8>>()
-    };
     letters(a) == letters(b)
+}
+
+/// A key as [`same_key`] compares it: letters and digits, lower case.
+fn letters(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The spec of `specs` whose name `given` misspells, when one is within two edits of it (as
+/// [`same_key`] reads keys): `api_rot` for `api_root`.
+pub(crate) fn meant<'s>(given: &str, specs: &'s [ParamSpec]) -> Option<&'s ParamSpec> {
+    let given = letters(given);
+    specs
+        .iter()
+        .filter_map(|spec| {
+            let names = [spec.key, spec.name]
+                .into_iter()
+                .chain(spec.aliases.iter().copied());
+            let edits = names
+                .map(|name| strsim::levenshtein(&letters(name), &given))
+                .min()?;
+            (edits <= 2).then_some((edits, spec))
+        })
+        .min_by_key(|(edits, _)| *edits)
+        .map(|(_, spec)| spec)
 }
 
 /// A parameter struct: what [`super::parse`] needs to know of it. `'de` is the lifetime of the

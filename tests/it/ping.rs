@@ -180,3 +180,73 @@ async fn run_with_pretty(request: serde_json::Value) -> String {
     drop(stdin);
     String::from_utf8(child.wait_with_output().await.unwrap().stdout).unwrap()
 }
+
+/// Platforms add configuration keys of their own: each is ignored, named in one warning line.
+#[tokio::test]
+async fn platform_configuration_keys_are_ignored_with_one_warning() {
+    let server = stub(404, "", 1).await;
+    let mut request = ping(&server.uri());
+    request["configuration"]["AgentIdentifier"] = json!("agent-7");
+    request["configuration"]["Region"] = json!("eu");
+    let run = run(&request).await;
+    assert_eq!(
+        run.envelope["execution_state"], "completed",
+        "{}",
+        run.stdout
+    );
+    let warnings: Vec<&str> = run.stderr.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stderr);
+    assert!(
+        warnings[0].contains("\"AgentIdentifier\"") && warnings[0].contains("\"Region\""),
+        "{}",
+        warnings[0]
+    );
+    assert!(!run.stderr.contains(SECRET));
+}
+
+/// A key two edits from one of ours is a typo, not a platform's key: refused, naming the meant one.
+#[tokio::test]
+async fn a_near_miss_configuration_key_names_the_meant_one() {
+    for (typo, meant) in [
+        ("api_rot", "api_root"),
+        ("Verify SLL", "verify_ssl"),
+        ("usrname", "username"),
+    ] {
+        let request = json!({"action": "ping", "configuration": {typo: "x"}});
+        let run = run(&request).await;
+        assert_eq!(run.code, 1, "{typo}");
+        let message = run.envelope["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            message.contains(&format!(
+                "Unknown configuration key \"{typo}\". Did you mean"
+            )) && message.contains(&format!("({meant})?")),
+            "{typo}: {message}"
+        );
+    }
+}
+
+/// The shipped example, run as a newcomer would with the environment set, goes where the
+/// environment says: examples carry no configuration to override it.
+#[tokio::test]
+async fn the_shipped_example_runs_on_the_environment() {
+    let server = stub(404, "", 1).await;
+    let example = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/actions/examples/ping.json"
+    ))
+    .expect("the example is checked in");
+    let uri = server.uri();
+    let env = [
+        ("PROOFPOINT_TAP_API_ROOT", uri.as_str()),
+        ("PROOFPOINT_TAP_PRINCIPAL", PRINCIPAL),
+        ("PROOFPOINT_TAP_SECRET", SECRET),
+    ];
+    let run = run_with(&[], &example, &env).await;
+    assert_eq!(
+        run.envelope["execution_state"], "completed",
+        "{}",
+        run.stdout
+    );
+}

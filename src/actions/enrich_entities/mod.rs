@@ -49,8 +49,7 @@ impl ActionDef for EnrichEntities {
                  "additional_properties": {"OriginalIdentifier": "klongkru.ac.th/"}},
                 {"identifier": "JANE.DOE@EXAMPLE.COM", "entity_type": "USERUNIQNAME"}
             ],
-            "parameters": {"Lookup People": true, "People Window": 30},
-            "configuration": super::context::example_configuration()
+            "parameters": {"Lookup People": true, "People Window": 30}
         })
     }
 

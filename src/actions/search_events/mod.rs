@@ -46,8 +46,7 @@ impl ActionDef for SearchEvents {
                 "Time Frame": "Last 6 Hours",
                 "Max Events": 500,
                 "Create Entities": true
-            },
-            "configuration": super::context::example_configuration()
+            }
         })
     }
 
