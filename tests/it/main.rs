@@ -5,6 +5,7 @@
 mod common;
 
 mod bad_input;
+mod cli;
 mod corpora;
 mod decode_url;
 mod enrich_entities;
