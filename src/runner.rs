@@ -117,12 +117,23 @@ pub fn execute(
         }
         Ok(prepared) => {
             let Prepared {
+                span,
                 echo,
                 action,
                 ctx,
                 parameters,
             } = prepared;
-            let outcome = run_action(action, &ctx, parameters);
+            let outcome = span.in_scope(|| {
+                tracing::debug!("starting");
+                let outcome = run_action(action, &ctx, parameters);
+                tracing::debug!(
+                    state = ?outcome.state,
+                    http_requests = ctx.http_requests.load(Ordering::Relaxed),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "finished"
+                );
+                outcome
+            });
             let requests = ctx.http_requests.load(Ordering::Relaxed);
             (echo, Some(action), outcome, requests)
         }
@@ -139,6 +150,8 @@ pub fn execute(
 }
 
 struct Prepared<'a> {
+    /// The run's span: every log line of the run names the action and the case.
+    span: tracing::Span,
     echo: Echo,
     action: Action,
     ctx: Context,
@@ -167,6 +180,13 @@ fn prepare<'a>(
         echo.action = cli_action.map(str::to_owned).or(echo.action.clone());
         Box::new((echo.clone(), None, e))
     })?;
+    // At warn, so that the lines shown at the default filter carry it too.
+    let span = tracing::warn_span!(
+        "run",
+        action = action.info().name,
+        case_id = echo.case_id.as_deref().unwrap_or_default()
+    );
+    let _entered = span.enter();
     let reject = |e: Error| Box::new((echo.clone(), Some(action), e));
     let entities =
         scope::apply(request.scope.as_deref(), request.target_entities).map_err(reject)?;
@@ -176,7 +196,9 @@ fn prepare<'a>(
         None => None,
         Some(ms) => Some(working_deadline(ms).map_err(reject)?),
     };
+    drop(_entered);
     Ok(Prepared {
+        span,
         echo,
         action,
         ctx: Context::new(entities, config, deadline, now, Arc::clone(text)),

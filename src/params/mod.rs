@@ -87,8 +87,9 @@ where
     }
     if !ignored.is_empty() {
         tracing::warn!(
-            "ignoring unknown {}s {} (not ours; ours are {})",
+            "ignoring unknown {}{} {} (not ours; ours are {})",
             section.word(),
+            if ignored.len() == 1 { "" } else { "s" },
             ignored
                 .iter()
                 .map(|k| format!("\"{k}\""))

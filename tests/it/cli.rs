@@ -122,3 +122,58 @@ fn completions_for_every_shell() {
     let out = command(&["completions", "tcsh"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `PROOFPOINT_TAP_LOG=debug` is this program's events, each naming the run's action and case, with
+/// no source paths; the HTTP stack's own events appear only at `trace`.
+#[tokio::test]
+async fn logs_a_person_can_read() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/campaign/00000000-0000-0000-0000-000000000000"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let request = json!({"action": "ping", "case_id": 1042}).to_string();
+    for (level, format) in [
+        ("debug", "text"),
+        ("debug", "json"),
+        ("trace", "text"),
+        ("trace", "json"),
+    ] {
+        let env = [
+            ("PROOFPOINT_TAP_API_ROOT", uri.as_str()),
+            ("PROOFPOINT_TAP_PRINCIPAL", PRINCIPAL),
+            ("PROOFPOINT_TAP_SECRET", SECRET),
+            ("PROOFPOINT_TAP_LOG", level),
+        ];
+        let run = run_with(&["--log-format", format], request.as_bytes(), &env).await;
+        assert_eq!(
+            run.envelope["execution_state"], "completed",
+            "{}",
+            run.stdout
+        );
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert!(
+            lines.iter().any(|l| l.contains("TAP answered")),
+            "{level} {format}: {}",
+            run.stderr
+        );
+        for line in &lines {
+            let context = match format {
+                "text" => line.contains(r#"run{action="ping" case_id="1042"}"#),
+                _ => line.contains(r#""span":{"action":"ping","case_id":"1042","name":"run"}"#),
+            };
+            assert!(context, "{level} {format}: a line without its run: {line}");
+            assert!(
+                !line.contains(".rs") && !line.contains("log.file") && !line.contains("/src/"),
+                "{level} {format}: a source path: {line}"
+            );
+        }
+        let dependencies = lines.iter().filter(|l| l.contains("hyper")).count();
+        match level {
+            "debug" => assert_eq!(dependencies, 0, "{format}: {}", run.stderr),
+            _ => assert!(dependencies > 0, "{format}: {}", run.stderr),
+        }
+    }
+}
