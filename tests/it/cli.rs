@@ -20,15 +20,20 @@ fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[tokio::test]
-async fn an_action_is_a_subcommand() {
+/// A TAP stub that answers Ping.
+async fn ping_stub() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v2/campaign/00000000-0000-0000-0000-000000000000"))
         .respond_with(ResponseTemplate::new(404))
-        .expect(1)
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test]
+async fn an_action_is_a_subcommand() {
+    let server = ping_stub().await;
     let uri = server.uri();
     let env = [
         ("PROOFPOINT_TAP_API_ROOT", uri.as_str()),
@@ -127,12 +132,7 @@ fn completions_for_every_shell() {
 /// no source paths; the HTTP stack's own events appear only at `trace`.
 #[tokio::test]
 async fn logs_a_person_can_read() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v2/campaign/00000000-0000-0000-0000-000000000000"))
-        .respond_with(ResponseTemplate::new(404))
-        .mount(&server)
-        .await;
+    let server = ping_stub().await;
     let uri = server.uri();
     let request = json!({"action": "ping", "case_id": 1042}).to_string();
     for (level, format) in [
