@@ -102,12 +102,12 @@ parameters! {
         #[schemars(extend("x-env" = "PROOFPOINT_TAP_VERIFY_SSL", "default" = true))]
         pub verify_ssl: Option<Flag>,
         /// Timeout of each HTTP request, in seconds (1..=600).
-        #[param("Timeout Seconds")]
+        #[param("Timeout Seconds", range = 1..=600)]
         #[serde(default)]
         #[schemars(extend("default" = 30))]
         pub timeout_seconds: Option<Integer>,
         /// How many TAP requests may be in flight at once (1..=32).
-        #[param("Max Concurrency")]
+        #[param("Max Concurrency", range = 1..=32)]
         #[serde(default)]
         #[schemars(extend("default" = 4))]
         pub max_concurrency: Option<Integer>,
@@ -177,15 +177,9 @@ impl Config {
                 },
             },
         };
-        let bounded = |value: Option<Integer>, name: &str, default: i64, max: i64| match value {
-            None => Ok(default),
-            Some(Integer(v)) if (1..=max).contains(&v) => Ok(v),
-            Some(Integer(v)) => Err(Error::invalid_parameter(format!(
-                "The configuration key \"{name}\" must be between 1 and {max}, not {v}."
-            ))),
-        };
-        let timeout = bounded(input.timeout_seconds, "timeout_seconds", 30, 600)?;
-        let max_concurrency = bounded(input.max_concurrency, "max_concurrency", 4, 32)?;
+        // In range: their ranges are declared with them and checked when they are read.
+        let timeout = input.timeout_seconds.map_or(30, |Integer(v)| v);
+        let max_concurrency = input.max_concurrency.map_or(4, |Integer(v)| v);
         Ok(Config {
             api_root: input
                 .api_root

@@ -71,9 +71,7 @@ pub(crate) fn schemas() -> Vec<(String, Value)> {
         .collect();
     schemas.push((
         "configuration".to_owned(),
-        params::schema_generator()
-            .into_root_schema_for::<ConfigInput>()
-            .to_value(),
+        params::schema_for::<ConfigInput>(),
     ));
     for action in Action::ALL {
         schemas.push((action.info().name.to_owned(), action.params_schema()));

@@ -36,8 +36,6 @@ pub(crate) const EVIDENCE_TYPES: &[&str] = &[
 pub(crate) const DEFAULT_FILTER: &str =
     "attachment, dns, dropper, file, network, process, registry, screenshot, url, redirect_chain";
 
-/// The limit's bounds and default.
-pub(crate) const LIMIT_RANGE: std::ops::RangeInclusive<i64> = 1..=1000;
 /// Default evidence items per campaign or threat.
 pub(crate) const DEFAULT_LIMIT: i64 = 50;
 
@@ -57,7 +55,8 @@ parameters! {
         /// At most this many evidence items per campaign or threat (1..=1000).
         #[param(
             "Max Forensics Evidence To Return",
-            aliases = ["max_results_to_return", "Max Results To Return"]
+            aliases = ["max_results_to_return", "Max Results To Return"],
+            range = 1..=1000
         )]
         #[serde(default = "default_limit")]
         pub(crate) max_forensics_evidence_to_return: Integer,
@@ -80,7 +79,6 @@ impl EvidenceParams<'_> {
             &self.forensic_evidence_type_filter,
             self.max_forensics_evidence_to_return.0,
             &specs[0].label(),
-            &specs[1].label(),
         )
     }
 }
@@ -93,21 +91,9 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    /// Reads the type list and the limit; `filter_label` and `limit_label` name the parameters in
-    /// messages.
-    pub(crate) fn new(
-        types: &List,
-        limit: i64,
-        filter_label: &str,
-        limit_label: &str,
-    ) -> Result<Self> {
-        if !LIMIT_RANGE.contains(&limit) {
-            return Err(Error::invalid_parameter(format!(
-                "The parameter {limit_label} must be between {} and {}, not {limit}.",
-                LIMIT_RANGE.start(),
-                LIMIT_RANGE.end()
-            )));
-        }
+    /// Reads the type list; `filter_label` names its parameter in messages. The limit's range is
+    /// declared with its parameter and checked when the request is read.
+    pub(crate) fn new(types: &List, limit: i64, filter_label: &str) -> Result<Self> {
         let mut chosen = Vec::new();
         for item in types.split_commas() {
             let folded = fold_choice(&item);
@@ -123,7 +109,7 @@ impl Filter {
         }
         Ok(Filter {
             types: chosen,
-            limit: limit as usize,
+            limit: usize::try_from(limit).unwrap_or(0),
         })
     }
 
@@ -327,7 +313,7 @@ mod tests {
     use super::*;
 
     fn filter(types: &str, limit: i64) -> Result<Filter> {
-        Filter::new(&List::Text(types.into()), limit, "\"F\"", "\"L\"")
+        Filter::new(&List::Text(types.into()), limit, "\"F\"")
     }
 
     fn body() -> TapObject {
@@ -383,11 +369,6 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_parameter() {
-        assert!(filter("url", 0)
-            .unwrap_err()
-            .message
-            .contains("\"L\" must be between 1 and 1000, not 0"));
-        assert!(filter("url", 1001).is_err());
         let e = filter("url, pdf", 5).unwrap_err();
         assert!(
             e.message.contains("unknown evidence type \"pdf\""),

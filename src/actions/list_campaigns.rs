@@ -64,7 +64,11 @@ parameters! {
         #[group]
         pub window: TimeWindow<{ TimeFrame::Last24Hours.code() }>,
         /// At most this many campaigns (1..=200).
-        #[param("Max Campaigns", aliases = ["max_results_to_return", "Max Results To Return"])]
+        #[param(
+            "Max Campaigns",
+            aliases = ["max_results_to_return", "Max Results To Return"],
+            range = 1..=200
+        )]
         #[serde(default = "default_max")]
         pub max_campaigns: Integer,
         /// Fetch each listed campaign's details (one GET /v2/campaign/{id} each, no forensics).
@@ -106,11 +110,6 @@ impl Window {
 
 fn window(params: &Params, now: OffsetDateTime) -> Result<Window> {
     let max = params.max_campaigns.0;
-    if !(1..=200).contains(&max) {
-        return Err(Error::invalid_parameter(format!(
-            "The parameter \"Max Campaigns\" (max_campaigns) must be between 1 and 200, not {max}."
-        )));
-    }
     let (start, end) = params.window.resolve(None, now)?;
     Ok(Window {
         start,

@@ -84,6 +84,12 @@ impl Action {
         self.0.params()
     }
 
+    /// The parameters as declared.
+    #[cfg(test)]
+    pub(crate) fn specs(self) -> Vec<ParamSpec> {
+        self.0.specs()
+    }
+
     /// The JSON Schema of the action's parameters.
     pub(crate) fn params_schema(self) -> Value {
         self.0.params_schema()
@@ -156,9 +162,7 @@ impl<A: ActionDef> Registered for Entry<A> {
     }
 
     fn params_schema(&self) -> Value {
-        params::schema_generator()
-            .into_root_schema_for::<A::Params<'static>>()
-            .to_value()
+        params::schema_for::<A::Params<'static>>()
     }
 
     fn example(&self) -> Value {

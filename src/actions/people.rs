@@ -125,7 +125,11 @@ parameters! {
         #[schemars(extend("x-allowed-values" = ["14", "30", "90"]))]
         pub window: Integer,
         /// At most this many users (1..=10000); TAP is paged through as needed.
-        #[param("Max Users", aliases = ["max_results_to_return", "Max Results To Return"])]
+        #[param(
+            "Max Users",
+            aliases = ["max_results_to_return", "Max Results To Return"],
+            range = 1..=10000
+        )]
         #[serde(default = "default_max")]
         pub max_users: Integer,
         /// Create a USERUNIQNAME entity per e-mail address, with the user's statistics as properties.
@@ -151,11 +155,6 @@ fn check(params: &Params) -> Result<(u32, usize)> {
         )));
     }
     let max = params.max_users.0;
-    if !(1..=10_000).contains(&max) {
-        return Err(Error::invalid_parameter(format!(
-            "The parameter \"Max Users\" (max_users) must be between 1 and 10000, not {max}."
-        )));
-    }
     Ok((window as u32, max as usize))
 }
 

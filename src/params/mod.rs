@@ -18,10 +18,11 @@ pub(crate) mod values;
 
 use serde::de;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 pub(crate) use raw::ParamValue;
-pub(crate) use spec::{describe, parameters, schema_generator, ParamInfo, ParamSpec, Parameters};
+pub(crate) use spec::{describe, parameters, schema_for, ParamInfo, ParamSpec, Parameters};
 pub(crate) use values::{fold_choice, Choice, Flag, Integer, List};
 
 /// Which map of the request is being read, for messages.
@@ -98,6 +99,12 @@ where
             specs.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
         );
     }
+    // Only ranged ones are looked at: a value may be a list of thousands.
+    for (spec, value, _) in canonical.iter().filter(|(spec, ..)| spec.range.is_some()) {
+        if let Some(error) = out_of_range(spec, &value.to_value(), section) {
+            return Err(error);
+        }
+    }
     for spec in specs.iter().filter(|p| p.mandatory) {
         if !canonical.iter().any(|(p, ..)| p.key == spec.key) {
             return Err(Error::invalid_parameter(format!(
@@ -168,6 +175,24 @@ where
         .cloned()
         .collect();
     read::<G, V>(own, &specs, section).err()
+}
+
+/// The error for a whole number outside the parameter's declared range; `None` when it has none,
+/// when the value is in range, or when it is no whole number (reading it then says so).
+fn out_of_range(spec: &ParamSpec, value: &Value, section: Section) -> Option<Error> {
+    let (lo, hi) = spec.range?;
+    let number = match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }?;
+    (!(lo..=hi).contains(&number)).then(|| {
+        Error::invalid_parameter(format!(
+            "The {} {} must be between {lo} and {hi}, not {number}.",
+            section.word(),
+            spec.label()
+        ))
+    })
 }
 
 fn unknown_key(key: &str, specs: &[ParamSpec], section: Section) -> Error {

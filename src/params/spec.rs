@@ -22,6 +22,9 @@ pub(crate) struct ParamSpec {
     pub(crate) aliases: &'static [&'static str],
     /// Whether the action fails without it.
     pub(crate) mandatory: bool,
+    /// The whole numbers it accepts, lowest and highest, for a ranged integer: checked when the
+    /// request is read, and written into the JSON Schema.
+    pub(crate) range: Option<(i64, i64)>,
     /// The field's doc comment, line by line as the compiler hands it over.
     pub(crate) doc: &'static [&'static str],
 }
@@ -143,7 +146,8 @@ macro_rules! parameters {
         $(#[doc = $doc:literal])*
         #[param($display:literal
             $(, aliases = [$($alias:literal),* $(,)?])?
-            $(, mandatory = $mandatory:literal)?)]
+            $(, mandatory = $mandatory:literal)?
+            $(, range = $lo:literal ..= $hi:literal)?)]
         $(#[$field_attr:meta])*
         $field_vis:vis $field:ident : $ty:ty
         $(, $($rest:tt)*)?
@@ -164,6 +168,7 @@ macro_rules! parameters {
                     name: $display,
                     aliases: &[$($($alias),*)?],
                     mandatory: false $(|| $mandatory)?,
+                    range: None $(.or(Some(($lo, $hi))))?,
                     doc: &[$($doc),*],
                 }],
             ]
@@ -412,6 +417,151 @@ mod tests {
         }
         for given in ["campaign", "id", "", "_"] {
             assert!(!spec.is_named(given), "{given}");
+        }
+    }
+}
+
+/// The JSON Schema of parameter struct `T`, as [`super::parse`] reads it: what schemars makes of
+/// the struct, with what the declarations add (ranges).
+pub(crate) fn schema_for<'de, T: JsonSchema + Parameters<'de>>() -> Value {
+    let mut schema = schema_generator().into_root_schema_for::<T>().to_value();
+    constrain(&mut schema, &T::specs());
+    schema
+}
+
+/// Writes each ranged parameter's bounds into its JSON Schema (`schema`, an object schema with
+/// `properties`): `minimum` and `maximum` on the number, and on the numeric string a pattern that
+/// matches exactly the numbers in range, so that the schema refuses what [`super::parse`] refuses.
+pub(crate) fn constrain(schema: &mut Value, specs: &[ParamSpec]) {
+    for spec in specs {
+        let Some((lo, hi)) = spec.range else {
+            continue;
+        };
+        if let Some(property) = schema.pointer_mut(&format!("/properties/{}", spec.key)) {
+            bound(property, lo, hi);
+        }
+    }
+}
+
+fn bound(schema: &mut Value, lo: i64, hi: i64) {
+    match schema {
+        Value::Object(map) => {
+            match map.get("type").and_then(Value::as_str) {
+                Some("integer") => {
+                    map.insert("minimum".into(), lo.into());
+                    map.insert("maximum".into(), hi.into());
+                }
+                Some("string") if map.contains_key("pattern") => {
+                    map.insert("pattern".into(), range_pattern(lo, hi).into());
+                }
+                _ => {}
+            }
+            map.values_mut().for_each(|v| bound(v, lo, hi));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| bound(v, lo, hi)),
+        _ => {}
+    }
+}
+
+/// A regular expression (ECMA-262, as JSON Schema reads them) for the numeric strings an
+/// [`super::Integer`] reads as a number from 1 to `hi`: optional blanks around, an optional `+`,
+/// leading zeros. Every declared range starts at 1 (a test holds them to it).
+pub(crate) fn range_pattern(lo: i64, hi: i64) -> String {
+    assert!(lo == 1 && hi >= 1, "ranges start at 1: {lo}..={hi}");
+    let digits: Vec<u8> = hi.to_string().into_bytes();
+    let k = digits.len();
+    let mut alternatives = Vec::new();
+    // Fewer digits than `hi`: any number without a leading zero.
+    if k > 1 {
+        alternatives.push(format!("[1-9][0-9]{{0,{}}}", k - 2));
+    }
+    // As many digits: `hi`'s first i digits, then a smaller one, then anything.
+    for i in 0..k {
+        let low = if i == 0 { b'1' } else { b'0' };
+        let high = digits[i] - 1;
+        if digits[i] > low {
+            let prefix = std::str::from_utf8(&digits[..i]).expect("digits");
+            alternatives.push(format!(
+                "{prefix}[{}-{}][0-9]{{{}}}",
+                low as char,
+                high as char,
+                k - i - 1
+            ));
+        }
+    }
+    alternatives.push(hi.to_string());
+    format!("^\\s*\\+?0*(?:{})\\s*$", alternatives.join("|"))
+}
+
+#[cfg(test)]
+mod range_tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::actions::Action;
+
+    /// Every declared range, by a real JSON Schema validator and by the parser, on the same
+    /// values: both accept or both refuse.
+    #[test]
+    fn schemas_and_parser_agree_on_every_range() {
+        let mut ranged = 0;
+        for action in Action::ALL {
+            let schema = action.params_schema();
+            let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+            let specs = action.specs();
+            for spec in specs.iter().filter(|s| s.range.is_some()) {
+                ranged += 1;
+                let (lo, hi) = spec.range.unwrap();
+                assert_eq!(lo, 1, "{}", spec.key);
+                let values = [
+                    json!(0),
+                    json!(1),
+                    json!(hi),
+                    json!(hi + 1),
+                    json!(-1),
+                    json!("0"),
+                    json!("1"),
+                    json!(" +007 "),
+                    json!(hi.to_string()),
+                    json!((hi + 1).to_string()),
+                    json!(format!("00{hi}")),
+                    json!((hi * 10).to_string()),
+                    json!("-5"),
+                    json!("12a"),
+                ];
+                for value in values {
+                    let params = json!({ spec.key: value });
+                    let by_schema = validator.is_valid(&params);
+                    let text =
+                        json!({"action": action.info().name, "parameters": params}).to_string();
+                    let request = crate::protocol::request::parse(&text).expect("a request");
+                    let by_parser = action.check_parameters(&request.parameters).is_ok();
+                    assert_eq!(
+                        by_schema,
+                        by_parser,
+                        "{} {}: schema {by_schema}, parser {by_parser}",
+                        action.info().name,
+                        params
+                    );
+                }
+            }
+        }
+        assert!(ranged >= 5, "{ranged}");
+    }
+
+    #[test]
+    fn range_patterns_match_exactly_the_range() {
+        for hi in [1, 9, 10, 32, 200, 600, 1000, 10000, 10080] {
+            let pattern = range_pattern(1, hi);
+            let validator =
+                jsonschema::validator_for(&json!({"type": "string", "pattern": pattern})).unwrap();
+            for n in 0..=(hi + 20) {
+                assert_eq!(
+                    validator.is_valid(&json!(n.to_string())),
+                    (1..=hi).contains(&n),
+                    "{hi}: {n} against {pattern}"
+                );
+            }
         }
     }
 }

@@ -178,14 +178,8 @@ pub(crate) fn window(
     };
     let start = match (start_time, since_minutes, frame.span(LAST_WEEK)) {
         (Some(t), _, _) => parse_param(t, "\"Start Time\" (start_time)")?,
-        (None, Some(minutes), _) => {
-            if !(1..=7 * 24 * 60).contains(&minutes) {
-                return Err(Error::invalid_parameter(format!(
-                    "The parameter \"Since Minutes\" (since_minutes) must be between 1 and 10080 (7 days), not {minutes}."
-                )));
-            }
-            end - Duration::minutes(minutes)
-        }
+        // Its range (a week) is declared with the parameter and checked when it is read.
+        (None, Some(minutes), _) => end - Duration::minutes(minutes),
         (None, None, Some(span)) => end - span,
         (None, None, None) => {
             return Err(Error::invalid_parameter(

@@ -51,7 +51,8 @@ impl JsonSchema for Flag {
     }
 }
 
-/// An integer that also accepts a numeric string. Range checks are the action's.
+/// An integer that also accepts a numeric string. A range is declared with its parameter
+/// (`#[param("...", range = 1..=N)]`) and checked when the request is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Integer(pub i64);
 

@@ -85,12 +85,16 @@ parameters! {
         #[group]
         pub window: TimeWindow<{ TimeFrame::LastHour.code() }>,
         /// A window of this many minutes up to now (1..=10080), instead of a time frame.
-        #[param("Since Minutes")]
+        #[param("Since Minutes", range = 1..=10080)]
         #[serde(default)]
         pub since_minutes: Option<Integer>,
         /// At most this many events (1..=10000); intervals are queried newest first and no call is made
         /// once this many are in hand.
-        #[param("Max Events", aliases = ["max_results_to_return", "Max Results To Return"])]
+        #[param(
+            "Max Events",
+            aliases = ["max_results_to_return", "Max Results To Return"],
+            range = 1..=10000
+        )]
         #[serde(default = "default_max")]
         pub max_events: Integer,
         /// Create DestinationURL, USERUNIQNAME and THREATSIGNATURE entities from the events.
@@ -197,11 +201,6 @@ fn pick<'a>(values: &[String], allowed: &[(&str, &'a str)], label: &str) -> Resu
 
 fn plan(params: &Params, now: OffsetDateTime) -> Result<Plan> {
     let max = params.max_events.0;
-    if !(1..=10_000).contains(&max) {
-        return Err(Error::invalid_parameter(format!(
-            "The parameter \"Max Events\" (max_events) must be between 1 and 10000, not {max}."
-        )));
-    }
     let chosen = pick(
         &params.event_types.split_commas(),
         &[
