@@ -71,7 +71,7 @@ pub(crate) fn schemas() -> Vec<(String, Value)> {
         .collect();
     schemas.push((
         "configuration".to_owned(),
-        params::schema_for::<ConfigInput>(),
+        params::schema_for::<ConfigInput>(params::Section::Configuration),
     ));
     for action in Action::ALL {
         schemas.push((action.info().name.to_owned(), action.params_schema()));

@@ -162,7 +162,7 @@ impl<A: ActionDef> Registered for Entry<A> {
     }
 
     fn params_schema(&self) -> Value {
-        params::schema_for::<A::Params<'static>>()
+        params::schema_for::<A::Params<'static>>(Section::Parameters)
     }
 
     fn example(&self) -> Value {

@@ -421,12 +421,115 @@ mod tests {
     }
 }
 
-/// The JSON Schema of parameter struct `T`, as [`super::parse`] reads it: what schemars makes of
-/// the struct, with what the declarations add (ranges).
-pub(crate) fn schema_for<'de, T: JsonSchema + Parameters<'de>>() -> Value {
+/// The JSON Schema of parameter struct `T` as [`super::parse`] reads it in `section`: what
+/// schemars makes of the struct, then what the parser does beyond serde, written in: declared
+/// ranges; choices in any case, with spaces or hyphens for `_`; a value that is not given (null, a
+/// blank string, an empty list) for any parameter but a mandatory one; every spelling of every key
+/// (letters and digits compared in any case, as [`ParamSpec::is_named`]); and, for parameters,
+/// no other key.
+pub(crate) fn schema_for<'de, T: JsonSchema + Parameters<'de>>(section: super::Section) -> Value {
     let mut schema = schema_generator().into_root_schema_for::<T>().to_value();
-    constrain(&mut schema, &T::specs());
+    let specs = T::specs();
+    constrain(&mut schema, &specs);
+    for spec in &specs {
+        let Some(property) = schema.pointer_mut(&format!("/properties/{}", spec.key)) else {
+            continue;
+        };
+        fold_choices(property);
+        if !spec.mandatory {
+            accept_not_given(property);
+        }
+    }
+    let spellings: serde_json::Map<String, Value> = specs
+        .iter()
+        .filter(|spec| schema.pointer(&format!("/properties/{}", spec.key)).is_some())
+        .map(|spec| {
+            let reference = serde_json::json!({"$ref": format!("#/properties/{}", spec.key)});
+            (spelling_pattern(spec), reference)
+        })
+        .collect();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("patternProperties".into(), spellings.into());
+        if matches!(section, super::Section::Parameters) {
+            object.insert("additionalProperties".into(), false.into());
+        }
+    }
     schema
+}
+
+/// Every `const` string in `schema` (a choice's values) becomes the pattern of the strings
+/// [`super::fold_choice`] reads as it.
+fn fold_choices(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::String(value)) = map.remove("const") {
+                let mut pattern = String::from("^\\s*");
+                for c in value.chars() {
+                    match c {
+                        '_' => pattern.push_str("[ _-]"),
+                        c if c.is_ascii_alphabetic() => {
+                            pattern.push_str(&format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase()));
+                        }
+                        c if c.is_ascii_alphanumeric() => pattern.push(c),
+                        c => pattern.push_str(&format!("\\u{:04x}", c as u32)),
+                    }
+                }
+                pattern.push_str("\\s*$");
+                map.insert("pattern".into(), pattern.into());
+                map.insert("x-value".into(), value.into());
+            }
+            map.values_mut().for_each(fold_choices);
+        }
+        Value::Array(items) => items.iter_mut().for_each(fold_choices),
+        _ => {}
+    }
+}
+
+/// `property` also accepts a value that is not given: null, a blank string, an empty list (the
+/// parser then takes the default). Its annotations stay where they are.
+fn accept_not_given(property: &mut Value) {
+    let Some(map) = property.as_object_mut() else {
+        return;
+    };
+    let annotation =
+        |key: &str| matches!(key, "description" | "default" | "title") || key.starts_with("x-");
+    let (annotations, validation): (serde_json::Map<String, Value>, serde_json::Map<String, Value>) =
+        std::mem::take(map).into_iter().partition(|(k, _)| annotation(k));
+    *map = annotations;
+    map.insert(
+        "anyOf".into(),
+        serde_json::json!([
+            validation,
+            {"type": "null"},
+            {"type": "string", "pattern": "^\\s*$"},
+            {"type": "array", "maxItems": 0}
+        ]),
+    );
+}
+
+/// The pattern of the keys [`ParamSpec::is_named`] takes for `spec`: one of its spellings'
+/// letters and digits, in any case, with anything else around and between them.
+fn spelling_pattern(spec: &ParamSpec) -> String {
+    const OTHER: &str = "[^A-Za-z0-9]*";
+    let mut spellings: Vec<String> = std::iter::once(spec.key)
+        .chain(std::iter::once(spec.name))
+        .chain(spec.aliases.iter().copied())
+        .map(|name| {
+            letters(name)
+                .chars()
+                .map(|c| match c {
+                    c if c.is_ascii_alphabetic() => {
+                        format!("[{c}{}]", c.to_ascii_uppercase())
+                    }
+                    c => c.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(OTHER)
+        })
+        .collect();
+    spellings.sort();
+    spellings.dedup();
+    format!("^{OTHER}(?:{}){OTHER}$", spellings.join("|"))
 }
 
 /// Writes each ranged parameter's bounds into its JSON Schema (`schema`, an object schema with
@@ -547,6 +650,73 @@ mod range_tests {
             }
         }
         assert!(ranged >= 5, "{ranged}");
+    }
+
+    /// Every parameter of every action under each of its spellings, with values of its kind and
+    /// of others, not given, and unknown keys: a JSON Schema validator on the shipped schema and
+    /// the parser give the same answer.
+    #[test]
+    fn schemas_and_parser_agree_on_keys_and_values() {
+        let mut checked = 0;
+        for action in Action::ALL {
+            let schema = action.params_schema();
+            let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+            let agree = |params: serde_json::Value| {
+                let text = json!({"action": action.info().name, "parameters": params}).to_string();
+                let request = crate::protocol::request::parse(&text).expect("a request");
+                let by_parser = action.check_parameters(&request.parameters).is_ok();
+                let by_schema = validator.is_valid(&params);
+                assert_eq!(
+                    by_schema,
+                    by_parser,
+                    "{} {params}: schema {by_schema}, parser {by_parser}",
+                    action.info().name
+                );
+            };
+            agree(json!({}));
+            agree(json!({"bogus": 1}));
+            agree(json!({"AgentIdentifier": "x"}));
+            let infos = action.params();
+            for spec in action.specs() {
+                let info = infos.iter().find(|i| i.key == spec.key).expect("described");
+                let some = |n: i64| spec.range.map_or(n, |(lo, hi)| n.clamp(lo, hi));
+                let mut values = vec![
+                    json!(null),
+                    json!(""),
+                    json!("  "),
+                    json!([]),
+                    json!({"a": 1}),
+                    json!(2.5),
+                ];
+                match info.kind.as_str() {
+                    "boolean" => values.extend([json!(true), json!("tRuE"), json!(" false "), json!("maybe"), json!(1)]),
+                    "integer" => values.extend([json!(some(5)), json!(some(7).to_string()), json!("x"), json!(true)]),
+                    "list" => values.extend([json!(["a"]), json!("a, b"), json!(5), json!([1])]),
+                    "choice" => {
+                        let first = &info.allowed_values[0];
+                        values.extend([
+                            json!(first),
+                            json!(format!(" {} ", first.to_uppercase().replace('_', " "))),
+                            json!(first.replace('_', "-")),
+                            json!("no such value"),
+                            json!(5),
+                        ]);
+                    }
+                    _ => values.extend([json!("x"), json!(5), json!(["x"])]),
+                }
+                let mut keys = vec![spec.key.to_owned(), spec.name.to_owned(), spec.name.to_uppercase()];
+                keys.extend(spec.aliases.iter().map(|a| a.to_string()));
+                for key in &keys {
+                    for value in &values {
+                        agree(json!({ key.as_str(): value }));
+                        checked += 1;
+                    }
+                }
+                // A near spelling is no spelling.
+                agree(json!({ format!("{}x", spec.key): values.last() }));
+            }
+        }
+        assert!(checked > 500, "{checked}");
     }
 
     #[test]

@@ -45,7 +45,8 @@ impl JsonSchema for Flag {
             "x-kind": "boolean",
             "anyOf": [
                 {"type": "boolean"},
-                {"type": "string", "enum": ["true", "false", "True", "False", "TRUE", "FALSE"]}
+                // `true` or `false` in any case, blanks around: what `deserialize` reads.
+                {"type": "string", "pattern": "^\\s*(?:[tT][rR][uU][eE]|[fF][aA][lL][sS][eE])\\s*$"}
             ]
         })
     }
