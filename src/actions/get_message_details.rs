@@ -42,9 +42,10 @@ impl ActionDef for GetMessageDetails {
         json!({
             "action": "get_message_details",
             "case_id": "1042",
+            // No Message Time: it must lie within the last 7 days, which no fixed time does for
+            // long. Without it the whole week is searched.
             "parameters": {
-                "Message ID": "<20210325101010.12345@mail.example>",
-                "Message Time": "2021-03-25T10:10:10Z"
+                "Message ID": "<20210325101010.12345@mail.example>"
             }
         })
     }

@@ -442,7 +442,11 @@ pub(crate) fn schema_for<'de, T: JsonSchema + Parameters<'de>>(section: super::S
     }
     let spellings: serde_json::Map<String, Value> = specs
         .iter()
-        .filter(|spec| schema.pointer(&format!("/properties/{}", spec.key)).is_some())
+        .filter(|spec| {
+            schema
+                .pointer(&format!("/properties/{}", spec.key))
+                .is_some()
+        })
         .map(|spec| {
             let reference = serde_json::json!({"$ref": format!("#/properties/{}", spec.key)});
             (spelling_pattern(spec), reference)
@@ -468,7 +472,11 @@ fn fold_choices(schema: &mut Value) {
                     match c {
                         '_' => pattern.push_str("[ _-]"),
                         c if c.is_ascii_alphabetic() => {
-                            pattern.push_str(&format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase()));
+                            pattern.push_str(&format!(
+                                "[{}{}]",
+                                c.to_ascii_lowercase(),
+                                c.to_ascii_uppercase()
+                            ));
                         }
                         c if c.is_ascii_alphanumeric() => pattern.push(c),
                         c => pattern.push_str(&format!("\\u{:04x}", c as u32)),
@@ -493,8 +501,12 @@ fn accept_not_given(property: &mut Value) {
     };
     let annotation =
         |key: &str| matches!(key, "description" | "default" | "title") || key.starts_with("x-");
-    let (annotations, validation): (serde_json::Map<String, Value>, serde_json::Map<String, Value>) =
-        std::mem::take(map).into_iter().partition(|(k, _)| annotation(k));
+    let (annotations, validation): (
+        serde_json::Map<String, Value>,
+        serde_json::Map<String, Value>,
+    ) = std::mem::take(map)
+        .into_iter()
+        .partition(|(k, _)| annotation(k));
     *map = annotations;
     map.insert(
         "anyOf".into(),
@@ -689,8 +701,19 @@ mod range_tests {
                     json!(2.5),
                 ];
                 match info.kind.as_str() {
-                    "boolean" => values.extend([json!(true), json!("tRuE"), json!(" false "), json!("maybe"), json!(1)]),
-                    "integer" => values.extend([json!(some(5)), json!(some(7).to_string()), json!("x"), json!(true)]),
+                    "boolean" => values.extend([
+                        json!(true),
+                        json!("tRuE"),
+                        json!(" false "),
+                        json!("maybe"),
+                        json!(1),
+                    ]),
+                    "integer" => values.extend([
+                        json!(some(5)),
+                        json!(some(7).to_string()),
+                        json!("x"),
+                        json!(true),
+                    ]),
                     "list" => values.extend([json!(["a"]), json!("a, b"), json!(5), json!([1])]),
                     "choice" => {
                         let first = &info.allowed_values[0];
@@ -704,7 +727,11 @@ mod range_tests {
                     }
                     _ => values.extend([json!("x"), json!(5), json!(["x"])]),
                 }
-                let mut keys = vec![spec.key.to_owned(), spec.name.to_owned(), spec.name.to_uppercase()];
+                let mut keys = vec![
+                    spec.key.to_owned(),
+                    spec.name.to_owned(),
+                    spec.name.to_uppercase(),
+                ];
                 keys.extend(spec.aliases.iter().map(|a| a.to_string()));
                 for key in &keys {
                     for value in &values {

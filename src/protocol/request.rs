@@ -128,6 +128,7 @@ impl<'de> Deserialize<'de> for CaseId {
 /// An entity of the case, as the platform sends it. The PascalCase spellings of the SOAR tools are
 /// accepted too.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[schemars(transform = with_pascal_case)]
 pub(crate) struct TargetEntity {
     /// The entity's identifier (SOAR upper-cases it).
     #[serde(alias = "Identifier")]
@@ -142,6 +143,39 @@ pub(crate) struct TargetEntity {
         deserialize_with = "null_as_default"
     )]
     pub additional_properties: Map<String, Value>,
+}
+
+/// The entity's schema with the PascalCase spellings serde also reads: each field under either
+/// name, never both (serde refuses a field given twice).
+fn with_pascal_case(schema: &mut schemars::Schema) {
+    const FIELDS: [(&str, &str); 3] = [
+        ("identifier", "Identifier"),
+        ("entity_type", "EntityType"),
+        ("additional_properties", "AdditionalProperties"),
+    ];
+    let mandatory: Vec<Value> = schema
+        .remove("required")
+        .and_then(|r| r.as_array().cloned())
+        .unwrap_or_default();
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    // A null `additional_properties` reads as none.
+    if let Some(extra) = properties.get_mut("additional_properties") {
+        extra["type"] = serde_json::json!(["object", "null"]);
+    }
+    let mut rules = Vec::new();
+    for (snake, pascal) in FIELDS {
+        if let Some(field) = properties.get(snake).cloned() {
+            properties.insert(pascal.to_owned(), field);
+        }
+        rules.push(if mandatory.iter().any(|m| m == snake) {
+            serde_json::json!({"oneOf": [{"required": [snake]}, {"required": [pascal]}]})
+        } else {
+            serde_json::json!({"not": {"required": [snake, pascal]}})
+        });
+    }
+    schema.insert("allOf".into(), rules.into());
 }
 
 impl TargetEntity {

@@ -17,6 +17,7 @@ mod hostile;
 mod message_details;
 mod ping;
 mod request_props;
+mod schemas;
 mod search_events;
 mod security;
 mod threat_summary;
