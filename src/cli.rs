@@ -20,6 +20,7 @@ Examples:
   proofpoint-tap get_campaign < request.json                    the action named here, not in the request
   proofpoint-tap actions get_campaign                           one action's parameters, as a table
   proofpoint-tap schema request                                 the JSON Schema of a request
+  proofpoint-tap mcp                                            serve every action to AI agents (MCP, stdio)
   proofpoint-tap completions bash > ~/.local/share/bash-completion/completions/proofpoint-tap
 
 Environment (a request's `configuration` wins over the first four):
@@ -29,6 +30,7 @@ Environment (a request's `configuration` wins over the first four):
   PROOFPOINT_TAP_VERIFY_SSL  verify TLS certificates: true (default) or false
   PROOFPOINT_TAP_LOG         log filter on stderr: warn (default), info, debug (this program), trace (all)
   PROOFPOINT_TAP_NOW         an RFC 3339 time taken as now by List Campaigns and Search Events
+  PROOFPOINT_TAP_MCP_CALL_TIMEOUT_SECONDS  `mcp`: the deadline of one tool call (default 120)
 
 Exit status:
   0  the envelope says completed, or the command did what it was asked
@@ -82,6 +84,11 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
     },
+    /// Serve every action as a tool to AI agents: the Model Context Protocol over stdio.
+    #[command(
+        after_help = "Configuration comes from the environment (PROOFPOINT_TAP_*) only.\nExample, in an MCP client's configuration:\n  {\"mcpServers\": {\"proofpoint-tap\": {\"command\": \"proofpoint-tap\", \"args\": [\"mcp\"],\n    \"env\": {\"PROOFPOINT_TAP_PRINCIPAL\": \"...\", \"PROOFPOINT_TAP_SECRET\": \"...\"}}}}"
+    )]
+    Mcp,
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  proofpoint-tap completions zsh > ~/.zfunc/_proofpoint-tap"
@@ -155,6 +162,7 @@ pub fn run(cli: Cli) -> ExitStatus {
             }
         },
         Command::Schema { name, write } => schema(name.as_deref(), write.as_deref(), pretty),
+        Command::Mcp => crate::mcp::serve(),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "proofpoint-tap", &mut out);
@@ -167,7 +175,7 @@ pub fn run(cli: Cli) -> ExitStatus {
 /// meant one.
 fn unknown_command(given: &str) -> String {
     let actions: Vec<&str> = Action::ALL.iter().map(|a| a.info().name).collect();
-    let words = ["run", "actions", "schema", "completions"]
+    let words = ["run", "actions", "schema", "mcp", "completions"]
         .into_iter()
         .chain(actions.iter().copied());
     let meant = words
@@ -177,7 +185,7 @@ fn unknown_command(given: &str) -> String {
         .map(|(_, w)| format!("\n\n  tip: a similar one exists: '{w}'"))
         .unwrap_or_default();
     format!(
-        "error: '{given}' is neither a subcommand nor an action{meant}\n\n  subcommands: run, actions, schema, completions\n  actions: {}\n\nFor more information, try '--help'.",
+        "error: '{given}' is neither a subcommand nor an action{meant}\n\n  subcommands: run, actions, schema, mcp, completions\n  actions: {}\n\nFor more information, try '--help'.",
         actions.join(", ")
     )
 }
@@ -337,6 +345,7 @@ mod tests {
             crate::config::ENV_VERIFY_SSL,
             crate::logging::ENV_LOG,
             crate::params::time_window::ENV_NOW,
+            crate::mcp::ENV_CALL_TIMEOUT,
         ] {
             assert!(AFTER_HELP.contains(var), "{var}");
         }

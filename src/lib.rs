@@ -12,6 +12,7 @@ mod error;
 mod input;
 mod logging;
 pub mod manifest;
+mod mcp;
 mod params;
 mod protocol;
 pub mod runner;

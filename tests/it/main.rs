@@ -14,6 +14,7 @@ mod forensics_and_lists;
 mod generated_files;
 mod get_campaign;
 mod hostile;
+mod mcp;
 mod message_details;
 mod ping;
 mod request_props;
