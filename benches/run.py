@@ -5,14 +5,18 @@ Builds the release binary, then measures, each as median [min .. max] over sever
 compares, side by side in the same run (runs of the two sides alternate):
 
 1. start-up to envelope: a one-URL offline Decode URL request, whole process, against `python3 -c`
-   running a plain Python decoder on the same request;
-2. bulk decode: 50 000 mixed v1/v2/v3 URLs in one request, against the same Python decoder;
+   running a plain Python decoder on the same request, and against the I/O floor (a C program,
+   built here with cc, that reads stdin and writes a line);
+2. bulk decode: 50 000 mixed v1/v2/v3 URLs in one request, with entities off and on (the default),
+   against the same Python decoder and against the I/O floor (the same bytes in and out);
 3. Get Campaign: 20 campaigns with forensics against a local stub answering each request after
    100 ms, against the lower bound ceil(requests / max_concurrency) x 100 ms, and against a
    sequential client that pings first (the reference integration's pattern);
 4. peak memory (max RSS) of the bulk decode and of a Get Campaign with 1 000 evidence items per
    campaign.
 
+Every process runs with a clean environment (PATH and LANG only) and Python as `python3 -S -E`, so
+nothing inherited (PYTHONUNBUFFERED, site imports, log filters) changes what is compared.
 Only the standard library is used. The stub listens on 127.0.0.1 only.
 """
 import argparse
@@ -104,10 +108,63 @@ def bulk_urls(count):
     return urls
 
 
-def decode_request(urls):
+def decode_request(urls, entities=False):
     return json.dumps({"action": "decode_url",
                        "parameters": {"encoded_urls": urls, "decode_mode": "local",
-                                      "create_url_entities": False}}).encode()
+                                      "create_url_entities": entities}}).encode()
+
+
+# --- comparators --------------------------------------------------------------------------------
+
+# Every process measured gets this environment and nothing else of ours: an inherited
+# PYTHONUNBUFFERED (thousands of small writes) or PROOFPOINT_TAP_LOG would change what is measured.
+CLEAN_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+
+# The Python peers, as fast as Python runs them: no site imports (-S), no PYTHON* variables (-E).
+PYTHON = ["python3", "-S", "-E"]
+
+# The I/O floor: reads all of stdin, then writes argv[1] bytes (the size of the envelope the
+# binary writes for the same request) in one go, or one line when there is no argument.
+FLOOR_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    size_t cap = 1 << 20, len = 0;
+    char *in = malloc(cap);
+    ssize_t n;
+    while ((n = read(0, in + len, cap - len)) > 0) {
+        len += (size_t)n;
+        if (len == cap) { cap *= 2; in = realloc(in, cap); }
+    }
+    size_t size = argc > 1 ? strtoull(argv[1], 0, 10) : 2;
+    char *out = malloc(size);
+    memset(out, 'x', size);
+    out[size - 1] = '\n';
+    for (size_t done = 0; done < size;) {
+        n = write(1, out + done, size - done);
+        if (n <= 0) return 1;
+        done += (size_t)n;
+    }
+    return in[0] == 0;
+}
+"""
+
+
+def build_floor():
+    """The floor program, built with cc into target/."""
+    source = ROOT / "target" / "bench-floor.c"
+    binary = ROOT / "target" / "bench-floor"
+    source.write_text(FLOOR_C)
+    subprocess.run(["cc", "-O2", "-o", str(binary), str(source)], check=True)
+    return str(binary)
+
+
+def ratio_stats(slow, fast):
+    """Median ratio, and the ratios of the runs paired in order (they alternated): min .. max."""
+    pairs = sorted(a / b for a, b in zip(slow, fast))
+    return statistics.median(slow) / statistics.median(fast), pairs[0], pairs[-1]
 
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -116,7 +173,7 @@ def run_once(cmd, data):
     """Wall time in ms and max RSS in KiB of one process fed `data` on stdin."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, env=CLEAN_ENV)
     writer = threading.Thread(target=lambda: (proc.stdin.write(data), proc.stdin.close()))
     writer.start()
     out = proc.stdout.read()
@@ -240,21 +297,37 @@ def main():
     print("| measurement | median (ms) | min | max | ratio | target |")
     print("|---|---|---|---|---|---|")
 
+    floor = build_floor()
+
+    def against_floor(label, rust, floor_samples, target):
+        ratio, low, high = ratio_stats(rust, floor_samples)
+        print("| %s, ratio to the I/O floor | %.2fx [%.2f .. %.2f] | | | | <= %.1fx (%s) |" % (
+            label, ratio, low, high, target, "met" if ratio <= target else "MISSED"))
+
     # 1. start-up
     one = decode_request([bulk_urls(3)[2]])
-    python_c = ["python3", "-c", PY_DECODER.read_text()]
-    rust, py = side_by_side([[str(BINARY)], python_c], one, max(rounds, 21))
+    python_c = PYTHON + ["-c", PY_DECODER.read_text()]
+    rust, py, fl = side_by_side([[str(BINARY)], python_c, [floor]], one, max(rounds, 21))
     ratio = statistics.median(py) / statistics.median(rust)
     ok = ratio >= 15 and statistics.median(rust) < 5
     print("| start-up, one URL, proofpoint-tap | %s | | < 5 ms |" % fmt(rust))
-    print("| start-up, one URL, python3 -c | %s | %.1fx | >= 15x (%s) |" % (fmt(py), ratio, "met" if ok else "MISSED"))
+    print("| start-up, one URL, python3 -S -E -c | %s | %.1fx | >= 15x (%s) |" % (fmt(py), ratio, "met" if ok else "MISSED"))
+    print("| start-up, C floor (reads stdin, writes a line) | %s | | |" % fmt(fl))
+    against_floor("start-up", rust, fl, 1.3)
 
-    # 2. bulk decode
-    bulk = decode_request(bulk_urls(50_000))
-    rust, py = side_by_side([[str(BINARY)], ["python3", str(PY_DECODER)]], bulk, rounds)
-    ratio = statistics.median(py) / statistics.median(rust)
-    print("| 50 000 URLs, proofpoint-tap | %s | | |" % fmt(rust))
-    print("| 50 000 URLs, python3 decoder | %s | %.1fx | >= 20x (%s) |" % (fmt(py), ratio, "met" if ratio >= 20 else "MISSED"))
+    # 2. bulk decode, without and with entities (the default)
+    urls = bulk_urls(50_000)
+    for entities in (False, True):
+        bulk = decode_request(urls, entities)
+        size = len(run_once([str(BINARY)], bulk)[2])
+        rust, py, fl = side_by_side([[str(BINARY)], PYTHON + [str(PY_DECODER)], [floor, str(size)]], bulk, rounds)
+        ratio = statistics.median(py) / statistics.median(rust)
+        label = "50 000 URLs, entities %s" % ("on" if entities else "off")
+        print("| %s, proofpoint-tap | %s | | |" % (label, fmt(rust)))
+        print("| %s, python3 -S -E decoder | %s | %.1fx | >= 20x (%s) |" % (label, fmt(py), ratio, "met" if ratio >= 20 else "MISSED"))
+        print("| %s, C floor (same bytes in and out) | %s | | |" % (label, fmt(fl)))
+        against_floor(label, rust, fl, 2.5 if entities else 2.0)
+    bulk = decode_request(urls)
 
     # 3. Get Campaign
     stub, uri = start_stub(0.1)
@@ -263,7 +336,7 @@ def main():
                       "parameters": {"campaign_id": ids, "fetch_forensics_info": True},
                       "configuration": {"api_root": uri, "username": "bench", "password": "bench",
                                         "max_concurrency": 4}}).encode()
-    rust, seq = side_by_side([[str(BINARY)], ["python3", "-c", SEQUENTIAL_CLIENT]], req, max(3, rounds // 2))
+    rust, seq = side_by_side([[str(BINARY)], PYTHON + ["-c", SEQUENTIAL_CLIENT]], req, max(3, rounds // 2))
     bound = math.ceil(40 / 4) * 100.0
     within = statistics.median(rust) / bound
     print("| Get Campaign, 20 with forensics, proofpoint-tap | %s | %.2fx bound | <= 1.25x of %.0f ms (%s) |" % (
@@ -278,7 +351,7 @@ def main():
                       "parameters": {"campaign_id": ids, "fetch_forensics_info": True,
                                      "max_forensics_evidence_to_return": 1000},
                       "configuration": {"api_root": uri, "username": "bench", "password": "bench"}}).encode()
-    measured = [max_rss_mib([str(BINARY)], bulk), max_rss_mib(["python3", str(PY_DECODER)], bulk),
+    measured = [max_rss_mib([str(BINARY)], bulk), max_rss_mib(PYTHON + [str(PY_DECODER)], bulk),
                 max_rss_mib([str(BINARY)], big)]
     stub.shutdown()
     print()
