@@ -124,13 +124,20 @@ CLEAN_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
 PYTHON = ["python3", "-S", "-E"]
 
 # The I/O floor: reads all of stdin, then writes argv[1] bytes (the size of the envelope the
-# binary writes for the same request) in one go, or one line when there is no argument.
+# binary writes for the same request) in one go, or one line when there is no argument. It widens
+# its pipes to 1 MiB as the binary does (Linux): the floor is the best the I/O can be.
 FLOOR_C = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 int main(int argc, char **argv) {
+#ifdef F_SETPIPE_SZ
+    fcntl(0, F_SETPIPE_SZ, 1 << 20);
+    fcntl(1, F_SETPIPE_SZ, 1 << 20);
+#endif
     size_t cap = 1 << 20, len = 0;
     char *in = malloc(cap);
     ssize_t n;
@@ -324,7 +331,11 @@ def main():
         ratio = statistics.median(py) / statistics.median(rust)
         label = "50 000 URLs, entities %s" % ("on" if entities else "off")
         print("| %s, proofpoint-tap | %s | | |" % (label, fmt(rust)))
-        print("| %s, python3 -S -E decoder | %s | %.1fx | >= 20x (%s) |" % (label, fmt(py), ratio, "met" if ratio >= 20 else "MISSED"))
+        if entities:
+            # The Python decoder makes no entities: a ratio, not a target.
+            print("| %s, python3 -S -E decoder (no entities) | %s | %.1fx | |" % (label, fmt(py), ratio))
+        else:
+            print("| %s, python3 -S -E decoder | %s | %.1fx | >= 20x (%s) |" % (label, fmt(py), ratio, "met" if ratio >= 20 else "MISSED"))
         print("| %s, C floor (same bytes in and out) | %s | | |" % (label, fmt(fl)))
         against_floor(label, rust, fl, 2.5 if entities else 2.0)
     bulk = decode_request(urls)
