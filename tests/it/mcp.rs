@@ -260,9 +260,10 @@ async fn a_slow_call_can_be_cancelled() {
     assert!(status.success(), "{status}");
 }
 
-/// The protocol version: the client's when supported (the two of 2025 included), else the newest.
+/// The protocol version (the client's when supported: both of 2025), `ping`, and an unknown
+/// method, in raw JSON-RPC lines.
 #[test]
-fn protocol_versions() {
+fn protocol_versions_ping_and_unknown_methods() {
     for (asked, answered) in [("2025-06-18", "2025-06-18"), ("2025-11-25", "2025-11-25")] {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_proofpoint-tap"))
             .arg("mcp")
@@ -277,14 +278,35 @@ fn protocol_versions() {
             use std::io::Write;
             let mut stdin = child.stdin.take().expect("stdin");
             writeln!(stdin, "{initialize}").expect("written");
+            writeln!(
+                stdin,
+                r#"{{"jsonrpc": "2.0", "method": "notifications/initialized"}}"#
+            )
+            .expect("written");
+            writeln!(stdin, r#"{{"jsonrpc": "2.0", "id": 2, "method": "ping"}}"#).expect("written");
+            writeln!(
+                stdin,
+                r#"{{"jsonrpc": "2.0", "id": 3, "method": "no/such"}}"#
+            )
+            .expect("written");
         }
         let out = child
             .wait_with_output()
             .expect("the server exits when stdin closes");
         assert!(out.status.success());
-        let reply: Value =
-            serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().expect("one reply"))
-                .expect("JSON-RPC");
-        assert_eq!(reply["result"]["protocolVersion"], answered, "{reply}");
+        let replies: Vec<Value> = out
+            .stdout
+            .split(|b| *b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| serde_json::from_slice(line).expect("JSON-RPC"))
+            .collect();
+        let reply = |id: i64| replies.iter().find(|r| r["id"] == id).expect("a reply");
+        assert_eq!(
+            reply(1)["result"]["protocolVersion"],
+            answered,
+            "{replies:?}"
+        );
+        assert_eq!(reply(2)["result"], json!({}), "ping");
+        assert_eq!(reply(3)["error"]["code"], -32601, "an unknown method");
     }
 }
