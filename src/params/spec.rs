@@ -615,6 +615,20 @@ mod range_tests {
     use super::*;
     use crate::actions::Action;
 
+    /// `params` for `action`: the schema's validator and the parser accept it alike.
+    fn agree(action: Action, validator: &jsonschema::Validator, params: serde_json::Value) {
+        let text = json!({"action": action.info().name, "parameters": params}).to_string();
+        let request = crate::protocol::request::parse(&text).expect("a request");
+        let by_parser = action.check_parameters(&request.parameters).is_ok();
+        let by_schema = validator.is_valid(&params);
+        assert_eq!(
+            by_schema,
+            by_parser,
+            "{} {params}: schema {by_schema}, parser {by_parser}",
+            action.info().name
+        );
+    }
+
     /// Every declared range, by a real JSON Schema validator and by the parser, on the same
     /// values: both accept or both refuse.
     #[test]
@@ -645,19 +659,7 @@ mod range_tests {
                     json!("12a"),
                 ];
                 for value in values {
-                    let params = json!({ spec.key: value });
-                    let by_schema = validator.is_valid(&params);
-                    let text =
-                        json!({"action": action.info().name, "parameters": params}).to_string();
-                    let request = crate::protocol::request::parse(&text).expect("a request");
-                    let by_parser = action.check_parameters(&request.parameters).is_ok();
-                    assert_eq!(
-                        by_schema,
-                        by_parser,
-                        "{} {}: schema {by_schema}, parser {by_parser}",
-                        action.info().name,
-                        params
-                    );
+                    agree(*action, &validator, json!({ spec.key: value }));
                 }
             }
         }
@@ -673,18 +675,7 @@ mod range_tests {
         for action in Action::ALL {
             let schema = action.params_schema();
             let validator = jsonschema::validator_for(&schema).expect("a valid schema");
-            let agree = |params: serde_json::Value| {
-                let text = json!({"action": action.info().name, "parameters": params}).to_string();
-                let request = crate::protocol::request::parse(&text).expect("a request");
-                let by_parser = action.check_parameters(&request.parameters).is_ok();
-                let by_schema = validator.is_valid(&params);
-                assert_eq!(
-                    by_schema,
-                    by_parser,
-                    "{} {params}: schema {by_schema}, parser {by_parser}",
-                    action.info().name
-                );
-            };
+            let agree = |params: serde_json::Value| agree(*action, &validator, params);
             agree(json!({}));
             agree(json!({"bogus": 1}));
             agree(json!({"AgentIdentifier": "x"}));

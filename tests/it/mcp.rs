@@ -188,11 +188,16 @@ async fn every_action_is_a_tool_an_agent_can_call() {
     assert!(format!("{error:?}").contains("-32602"), "{error:?}");
 
     // Closing stdin ends the server cleanly.
+    close(session).await;
+}
+
+/// Closes the client's end and waits for the server to exit: it must, at once and with success.
+async fn close(session: Session) {
     let Session { client, mut child } = session;
     client.cancel().await.expect("the client closes");
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
-        .expect("the server exits")
+        .expect("the server exits when stdin closes")
         .expect("an exit status");
     assert!(status.success(), "{status}");
 }
@@ -250,14 +255,8 @@ async fn a_slow_call_can_be_cancelled() {
     let result = call(&session, "proof_point_tap_decode_url", json!({"encoded_ur_ls": "https://urldefense.com/v3/__https://x.example/__;!!o!s$", "decode_mode": "local"})).await;
     assert_eq!(result.is_error, Some(false));
     assert!(started.elapsed() < Duration::from_secs(10));
-    // The cancelled call's work does not keep the server alive once stdin closes.
-    let Session { client, mut child } = session;
-    client.cancel().await.expect("the client closes");
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("the server exits though TAP has not answered")
-        .expect("an exit status");
-    assert!(status.success(), "{status}");
+    // The cancelled call's work (TAP has not answered) does not keep the server alive.
+    close(session).await;
 }
 
 /// The protocol version (the client's when supported: both of 2025), `ping`, and an unknown
