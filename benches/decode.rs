@@ -126,8 +126,13 @@ fn time_process(program: &str, args: &[&str], input: &[u8], rounds: usize) -> Op
     let mut times = Vec::new();
     for _ in 0..rounds {
         let start = Instant::now();
+        // A clean environment, as benches/run.py gives: an inherited PYTHONUNBUFFERED or log
+        // filter would change what is compared.
         let mut child = Command::new(program)
             .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LANG", "C.UTF-8")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -204,7 +209,8 @@ fn main() {
         5,
     );
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/python_decoder.py");
-    let python = time_process("python3", &[script], request.as_bytes(), 5);
+    // As fast as Python runs it: no site imports, no PYTHON* variables.
+    let python = time_process("python3", &["-S", "-E", script], request.as_bytes(), 5);
     match (rust, python) {
         (Some(r), Some(p)) => {
             println!(
