@@ -60,9 +60,15 @@ impl ParamSpec {
     }
 }
 
-/// Two keys are the same when their letters and digits are, ignoring case.
+/// Two keys are the same when their letters and digits are, ignoring case. Compared without
+/// building either: every key of every request is compared with every spelling.
 fn same_key(a: &str, b: &str) -> bool {
-    letters(a) == letters(b)
+    fn fold(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| b.to_ascii_lowercase())
+    }
+    fold(a).eq(fold(b))
 }
 
 /// A key as [`same_key`] compares it: letters and digits, lower case.
