@@ -203,6 +203,7 @@ fn parameter_table(action: Action) -> String {
         info.tool_name
     );
     let params = action.params();
+    let specs = action.specs();
     if params.is_empty() {
         text.push_str("\nNo parameters.\n");
         return text;
@@ -214,13 +215,15 @@ fn parameter_table(action: Action) -> String {
                 (_, true) => "(required)".to_owned(),
                 (Some(serde_json::Value::String(s)), _) => s.clone(),
                 (Some(serde_json::Value::Array(a)), _) if a.is_empty() => "—".to_owned(),
+                (Some(serde_json::Value::Null), _) => "—".to_owned(),
                 (Some(v), _) => v.to_string(),
                 (None, false) => "—".to_owned(),
             };
-            let accepted = if p.allowed_values.is_empty() {
-                "—".to_owned()
-            } else {
-                p.allowed_values.join(" | ")
+            let range = specs.iter().find(|s| s.key == p.key).and_then(|s| s.range);
+            let accepted = match range {
+                Some((lo, hi)) => format!("{lo} to {hi}"),
+                None if p.allowed_values.is_empty() => "—".to_owned(),
+                None => p.allowed_values.join(" | "),
             };
             [
                 p.key.clone(),

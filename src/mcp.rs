@@ -51,7 +51,11 @@ pub fn serve() -> ExitStatus {
     };
     let timeout = call_timeout(std::env::var(ENV_CALL_TIMEOUT).ok().as_deref());
     runtime.block_on(async move {
-        let server = match (Server { timeout }).serve(rmcp::transport::stdio()).await {
+        let server = Server {
+            timeout,
+            tools: Arc::new(tools()),
+        };
+        let server = match server.serve(rmcp::transport::stdio()).await {
             Ok(server) => server,
             Err(e) => {
                 tracing::error!("the MCP session did not start: {e}");
@@ -86,6 +90,8 @@ fn call_timeout(value: Option<&str>) -> Duration {
 #[derive(Clone)]
 struct Server {
     timeout: Duration,
+    /// The tools, made once: their schemas are generated from the actions' declarations.
+    tools: Arc<Vec<Tool>>,
 }
 
 impl ServerHandler for Server {
@@ -100,11 +106,11 @@ impl ServerHandler for Server {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(tools()))
+        Ok(ListToolsResult::with_all_items(self.tools.to_vec()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        tools().into_iter().find(|t| t.name == name)
+        self.tools.iter().find(|t| t.name == name).cloned()
     }
 
     async fn call_tool(

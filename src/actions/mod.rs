@@ -33,7 +33,6 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::params::{self, ParamInfo, Section};
-#[cfg(test)]
 use crate::params::{ParamSpec, Parameters};
 use crate::protocol::RawParams;
 use context::ActionDef;
@@ -85,7 +84,6 @@ impl Action {
     }
 
     /// The parameters as declared.
-    #[cfg(test)]
     pub(crate) fn specs(self) -> Vec<ParamSpec> {
         self.0.specs()
     }
@@ -132,7 +130,6 @@ pub(crate) type LocalFuture<'a> = Pin<Box<dyn Future<Output = Result<Outcome>> +
 trait Registered: Sync {
     fn info(&self) -> &'static ActionInfo;
     fn params(&self) -> Vec<ParamInfo>;
-    #[cfg(test)]
     fn specs(&self) -> Vec<ParamSpec>;
     fn params_schema(&self) -> Value;
     fn example(&self) -> Value;
@@ -156,7 +153,6 @@ impl<A: ActionDef> Registered for Entry<A> {
         params::describe::<A::Params<'static>>()
     }
 
-    #[cfg(test)]
     fn specs(&self) -> Vec<ParamSpec> {
         <A::Params<'static> as Parameters<'static>>::specs()
     }
