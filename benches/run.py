@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The benchmark suite: python3 benches/run.py [--rounds N] [--quick]
+"""The benchmark suite: python3 benches/run.py [--rounds N] [--quick] [--before BINARY]
 
 Builds the release binary, then measures, each as median [min .. max] over several runs, and where it
 compares, side by side in the same run (runs of the two sides alternate):
@@ -7,17 +7,26 @@ compares, side by side in the same run (runs of the two sides alternate):
 1. start-up to envelope: a one-URL offline Decode URL request, whole process, against `python3 -c`
    running a plain Python decoder on the same request, and against the I/O floor (a C program,
    built here with cc, that reads stdin and writes a line);
-2. bulk decode: 50 000 mixed v1/v2/v3 URLs in one request, with entities off and on (the default),
-   against the same Python decoder and against the I/O floor (the same bytes in and out);
-3. Get Campaign: 20 campaigns with forensics against a local stub answering each request after
+2. bulk decode: 50 000 distinct real URL Defense links (the shared corpus's, see `real_urls`), with
+   entities off and on (the default), against the same Python decoder and against the I/O floor
+   (the same bytes in and out), with the peak memory of each;
+3. Search Events: a week in 168 one-hour calls of 50 events each against a local stub, CPU time and
+   peak memory against a threaded Python client making the same calls, and wall time at 50 ms
+   latency against the bound ceil(calls / max_concurrency) x 50 ms;
+4. Get Campaign: 20 campaigns with forensics against a local stub answering each request after
    100 ms, against the lower bound ceil(requests / max_concurrency) x 100 ms, and against a
    sequential client that pings first (the reference integration's pattern);
-4. peak memory (max RSS) of the bulk decode and of a Get Campaign with 1 000 evidence items per
-   campaign.
+5. peak memory (max RSS) of a Get Campaign with 1 000 evidence items per campaign.
+
+With `--before BINARY` (an earlier build), every proofpoint-tap row is measured for it too, side by
+side, and the envelopes of every benchmark request must be byte for byte the same from both (bar
+`metrics`): the suite stops when they differ.
 
 Every process runs with a clean environment (PATH and LANG only) and Python as `python3 -S -E`, so
-nothing inherited (PYTHONUNBUFFERED, site imports, log filters) changes what is compared.
-Only the standard library is used. The stub listens on 127.0.0.1 only.
+nothing inherited (PYTHONUNBUFFERED, site imports, log filters) changes what is compared. Stdin is
+a file and stdout a file, both in the page cache: a pipe pumped by this script would add its own
+cost to both sides of every ratio and flatter the slower one.
+Only the standard library is used. The stubs listen on 127.0.0.1 only.
 """
 import argparse
 import base64
@@ -30,6 +39,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,7 +59,8 @@ def encode_v1(url):
             + "&k=key%3D%0A&r=rcpt&m=msg&s=sig")
 
 
-def encode_v2(url):
+def encode_v2(url, prefix="https://urldefense.proofpoint.com/v2/url?u=",
+              tail="&d=DwMFaQ&c=org&r=rcpt&m=msg&s=sig&e="):
     out = []
     for b in url.encode():
         c = chr(b)
@@ -59,11 +70,10 @@ def encode_v2(url):
             out.append(c)
         else:
             out.append("-%02X" % b)
-    return ("https://urldefense.proofpoint.com/v2/url?u=" + "".join(out)
-            + "&d=DwMFaQ&c=org&r=rcpt&m=msg&s=sig&e=")
+    return prefix + "".join(out) + tail
 
 
-def encode_v3(url):
+def encode_v3(url, prefix="https://urldefense.com/v3/__", tail="!!org!sig$"):
     data = url.encode()
     mangled, table, i = [], bytearray(), 0
     moved = lambda b: b >= 0x80 or chr(b) in "*+&'\"<> $"
@@ -86,7 +96,59 @@ def encode_v3(url):
                 mangled.append("**" + ALPHABET[n - 2])
                 left -= n
     b64 = base64.urlsafe_b64encode(bytes(table)).decode().rstrip("=")
-    return "https://urldefense.com/v3/__" + "".join(mangled) + "__;" + b64 + "!!org!sig$"
+    return prefix + "".join(mangled) + "__;" + b64 + tail
+
+
+CORPUS = ROOT.parent / "shared" / "corpora" / "urldefense_real.tsv"
+
+
+# Targets that are themselves another gateway's links: the binary unwraps those too, so the
+# URLs left would not be the distinct ones the case is about (and the Python decoder would stop a
+# layer early). The suite checks that every link it keeps decodes in one layer.
+NESTED = ("safelinks.protection.outlook.com", "protect2.fireeye.com", "urlsand.esvalabs.com",
+          "cudasvc.com", "secure-web.cisco.com", "urldefense.", "protection.sophos.com",
+          "clicktime.symantec.com", "mimecast", "emailprotection.link", "google.com/url")
+
+
+def real_urls(count):
+    """`count` distinct real URL Defense links: the shared corpus's links to distinct targets, as
+    they are, then again with each target made distinct by a `pp=<n>` query parameter and
+    encoded again in its own link's version, host and tail (organisation and signature). So the
+    texts are those of real mail (hosts, paths, queries, escapes) at the corpus's mix of v2 and
+    v3, and every link stands for a URL of its own."""
+    rows, seen = [], set()
+    for line in CORPUS.read_text().splitlines():
+        link, target = line.split("\t")[:2]
+        if target.lower() in seen or any(n in target.lower() for n in NESTED):
+            continue
+        seen.add(target.lower())
+        rows.append((link, target))
+    links = []
+    for n in range(math.ceil(count / len(rows))):
+        for link, target in rows:
+            if n == 0:
+                links.append(link)
+                continue
+            head, hash_, fragment = target.partition("#")
+            marked = head + ("&" if "?" in head else "?") + "pp=%d" % n + hash_ + fragment
+            if "/v3/__" in link:
+                prefix = link[:link.index("/v3/__") + len("/v3/__")]
+                after = link[link.rindex("__;") + 3:]
+                links.append(encode_v3(marked, prefix, after[after.index("!"):]))
+            else:
+                prefix = link[:link.index("?u=") + len("?u=")]
+                links.append(encode_v2(marked, prefix, link[link.index("&", len(prefix)):]))
+    return links[:count]
+
+
+def check_distinct(envelope, count):
+    """Stops the suite unless every one of `count` URLs decoded, in one layer, to a URL of its own."""
+    items = envelope["json_result"] or []
+    decoded = {item["decodedUrl"].lower() for item in items}
+    layered = [item for item in items if len(item["layers"]) != 1]
+    if len(items) != count or len(decoded) != count or layered:
+        raise SystemExit("bulk input: %d decoded, %d distinct, %d in several layers, of %d"
+                         % (len(items), len(decoded), len(layered), count))
 
 
 def bulk_urls(count):
@@ -125,7 +187,8 @@ PYTHON = ["python3", "-S", "-E"]
 
 # The I/O floor: reads all of stdin, then writes argv[1] bytes (the size of the envelope the
 # binary writes for the same request) in one go, or one line when there is no argument. It widens
-# its pipes to 1 MiB as the binary does (Linux): the floor is the best the I/O can be.
+# its pipes to 1 MiB as the binary does (Linux): the floor is the best the I/O can be. With
+# `--drain` it is the reader of every measured process's stdout instead.
 FLOOR_C = r"""
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -134,6 +197,16 @@ FLOOR_C = r"""
 #include <string.h>
 #include <unistd.h>
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--drain") == 0) {
+        /* The reader at the other end of stdout: takes the bytes, keeping them in argv[2] if given. */
+        static char sink[1 << 16];
+        FILE *keep = argc > 2 ? fopen(argv[2], "wb") : 0;
+        ssize_t got;
+        while ((got = read(0, sink, sizeof sink)) > 0)
+            if (keep) fwrite(sink, 1, (size_t)got, keep);
+        if (keep) fclose(keep);
+        return 0;
+    }
 #ifdef F_SETPIPE_SZ
     fcntl(0, F_SETPIPE_SZ, 1 << 20);
     fcntl(1, F_SETPIPE_SZ, 1 << 20);
@@ -176,42 +249,81 @@ def ratio_stats(slow, fast):
 
 # --- measuring ----------------------------------------------------------------------------------
 
+STDIN_FILE = ROOT / "target" / "bench-stdin.json"
+STDOUT_FILE = ROOT / "target" / "bench-stdout.json"
+_staged = [None]
+
+
+class Run:
+    """One process run: wall and CPU (user + system) time in ms, and its exit status."""
+
+    def __init__(self, wall, cpu, status):
+        self.wall, self.cpu, self.status = wall, cpu, status
+
+
 def run_once(cmd, data):
-    """Wall time in ms and max RSS in KiB of one process fed `data` on stdin."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=CLEAN_ENV)
-    writer = threading.Thread(target=lambda: (proc.stdin.write(data), proc.stdin.close()))
-    writer.start()
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = (time.perf_counter() - start) * 1000
-    writer.join()
-    if status != 0 and cmd[0] == str(BINARY) and not out:
-        raise SystemExit("%s produced no output" % cmd)
-    return elapsed, usage.ru_maxrss, out
+    """Runs `cmd` once with `data` as its stdin (a file in the page cache) and its stdout a pipe
+    read by the drain (the floor program with `--drain`), as a platform reads the envelope; the
+    bytes are kept in STDOUT_FILE only when asked (`keep`). Timed from the start of the command to
+    the end of both."""
+    if _staged[0] is not data:
+        STDIN_FILE.write_bytes(data)
+        _staged[0] = data
+    with open(STDIN_FILE, "rb") as stdin:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                env=CLEAN_ENV)
+        drain = subprocess.Popen(DRAIN + ([str(STDOUT_FILE)] if _keep[0] else []), stdin=proc.stdout,
+                                 env=CLEAN_ENV)
+        proc.stdout.close()
+        _, status, usage = os.wait4(proc.pid, 0)
+        drain.wait()
+        wall = (time.perf_counter() - start) * 1000
+    return Run(wall, (usage.ru_utime + usage.ru_stime) * 1000, status)
 
 
-def side_by_side(commands, data, rounds):
-    """Runs each command `rounds` times, alternating, and returns their samples."""
+_keep = [False]
+DRAIN = []
+
+
+def output_of(cmd, data):
+    """What `cmd` writes to stdout for `data`; stops the suite when the binary writes nothing."""
+    _keep[0] = True
+    try:
+        run = run_once(cmd, data)
+    finally:
+        _keep[0] = False
+    out = STDOUT_FILE.read_bytes()
+    if not out:
+        raise SystemExit("%s wrote nothing (exit status %d)" % (cmd[0], run.status))
+    return out
+
+
+def side_by_side(commands, data, rounds, what="wall"):
+    """Runs each command `rounds` times, alternating, and returns their samples (wall or CPU ms)."""
     samples = [[] for _ in commands]
     for _ in range(rounds):
         for i, cmd in enumerate(commands):
-            ms, _, _ = run_once(cmd, data)
-            samples[i].append(ms)
+            samples[i].append(getattr(run_once(cmd, data), what))
     return samples
 
 
 def max_rss_mib(cmd, data):
     """Peak memory of `cmd` in MiB, through GNU time: a child forked straight from this Python
     process would report this process's own size as its peak (Linux carries the parent's
-    high-water mark through fork and exec)."""
+    high-water mark through fork and exec). None without GNU time."""
     gnu_time = "/usr/bin/time"
     if not os.path.exists(gnu_time):
         return None
     report = ROOT / "target" / "bench-rss.txt"
-    _, _, out = run_once([gnu_time, "-f", "%M", "-o", str(report)] + cmd, data)
-    return int(report.read_text().split()[-1]) / 1024, out
+    run_once([gnu_time, "-f", "%M", "-o", str(report)] + cmd, data)
+    return int(report.read_text().split()[-1]) / 1024
+
+
+def without_metrics(envelope):
+    """An envelope's bytes up to its `metrics`, the one member that differs between two runs."""
+    at = envelope.rfind(b',"metrics":')
+    return envelope[:at] if at > 0 else envelope
 
 
 def fmt(samples):
@@ -220,10 +332,13 @@ def fmt(samples):
 
 # --- the TAP stub -------------------------------------------------------------------------------
 
+SIEM_KINDS = ["clicksPermitted", "clicksBlocked", "messagesDelivered", "messagesBlocked"]
+
+
 class Stub(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, delay, forensics_items):
+    def __init__(self, delay, forensics_items=0):
         campaign = json.loads((FIXTURES / "campaign.json").read_text())
         forensics = json.loads((FIXTURES / "forensics_campaign.json").read_text())
         if forensics_items:
@@ -231,8 +346,34 @@ class Stub(ThreadingHTTPServer):
             forensics["reports"][0]["forensics"] = [items[i % len(items)] for i in range(forensics_items)]
         self.bodies = {"campaign": json.dumps(campaign).encode(),
                        "forensics": json.dumps(forensics).encode()}
+        siem = json.loads((FIXTURES / "siem_all.json").read_text())
+        self.click, self.message = siem["clicksPermitted"][0], siem["messagesBlocked"][0]
+        self.siem_bodies = {}
         self.delay = delay
         super().__init__(("127.0.0.1", 0), StubHandler)
+
+    def siem_body(self, interval):
+        """50 events of the interval: clicks and messages of every kind in turn, each with an id
+        of its own and a time within the interval, as the SIEM API sends them. Made once per
+        interval: the stub's own work must not be what the clients wait for."""
+        cached = self.siem_bodies.get(interval)
+        if cached is None:
+            cached = self.siem_bodies[interval] = self.make_siem_body(interval)
+        return cached
+
+    def make_siem_body(self, interval):
+        start = interval.split("/")[0]
+        body = {kind: [] for kind in SIEM_KINDS}
+        body["queryEndTime"] = interval.split("/")[-1]
+        for i in range(50):
+            kind = SIEM_KINDS[i % 4]
+            event = dict(self.click if kind.startswith("clicks") else self.message)
+            event["id"] = "%s-%02d" % (start, i)
+            when = "%s:%02d.000Z" % (start[:16], i)
+            event["clickTime" if kind.startswith("clicks") else "messageTime"] = when
+            event["threatStatus"] = "active"
+            body[kind].append(event)
+        return json.dumps(body).encode()
 
 
 class StubHandler(BaseHTTPRequestHandler):
@@ -241,7 +382,10 @@ class StubHandler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         time.sleep(self.server.delay)
-        if self.path.startswith("/v2/forensics"):
+        if self.path.startswith("/v2/siem/"):
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            body = self.server.siem_body(query["interval"][0])
+        elif self.path.startswith("/v2/forensics"):
             body = self.server.bodies["forensics"]
         else:
             body = self.server.bodies["campaign"]
@@ -282,13 +426,84 @@ for cid in request["parameters"]["campaign_id"]:
 json.dump(out, sys.stdout)
 """
 
+# The Python peer of Search Events: the same calls (the window in equal slices of at most an hour,
+# newest first, max_concurrency at a time), json.loads per body, each event tagged with its kind,
+# de-duplicated by (kind, id), sorted newest first, cut to max_events, json.dumps of the result.
+SIEM_CLIENT = r"""
+import base64, json, math, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+request = json.load(sys.stdin)
+conf, params = request["configuration"], request["parameters"]
+auth = "Basic " + base64.b64encode((conf["username"] + ":" + conf["password"]).encode()).decode()
+parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))
+start, end = parse(params["start_time"]), parse(params["end_time"])
+count = max(1, math.ceil((end - start).total_seconds() / 3600))
+step = (end - start) / count
+text = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
+intervals = [text(start if i == count - 1 else end - step * (i + 1)) + "/" + text(end - step * i)
+             for i in range(count)]
+def get(interval):
+    url = (conf["api_root"] + "/v2/siem/all?format=json&interval=" + interval
+           + "&threatStatus=active&threatStatus=cleared")
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": auth})) as r:
+        return json.loads(r.read())
+kinds = {"clicksPermitted": "clicks_permitted", "clicksBlocked": "clicks_blocked",
+         "messagesDelivered": "messages_delivered", "messagesBlocked": "messages_blocked"}
+seen, events = set(), []
+with ThreadPoolExecutor(conf["max_concurrency"]) as pool:
+    for body in pool.map(get, intervals):
+        for key, kind in kinds.items():
+            for event in body.get(key) or []:
+                if (kind, event.get("id")) not in seen:
+                    seen.add((kind, event.get("id")))
+                    event["event_type"] = kind
+                    events.append(event)
+events.sort(key=lambda e: e.get("clickTime") or e.get("messageTime") or "", reverse=True)
+json.dump({"events": events[:params["max_events"]]}, sys.stdout)
+"""
+
+
+def siem_request(uri):
+    """Search Events over 168 slices: a window of 168 hours less ten minutes, ending now (to the
+    minute), so that the request stays within the API's 7 days for as long as a case runs."""
+    now = time.time() // 60 * 60
+    text = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    return json.dumps({"action": "search_events",
+                       "parameters": {"event_types": "all", "start_time": text(now - 168 * 3600 + 600),
+                                      "end_time": text(now), "max_events": 10000},
+                       "configuration": {"api_root": uri, "username": "bench", "password": "bench",
+                                         "max_concurrency": 4}}).encode()
+
 
 # --- the suite ----------------------------------------------------------------------------------
+
+class Table:
+    """The rows of the printed table."""
+
+    def row(self, label, samples, ratio="", target=""):
+        print("| %s | %s | %s | %s |" % (label, fmt(samples), ratio, target))
+
+    def against(self, label, ours, theirs, target, slower_is_ours=True, unit="the I/O floor"):
+        """`ours` / `theirs` (or the other way round), median and paired extremes, with the target."""
+        if slower_is_ours:
+            ratio, low, high = ratio_stats(ours, theirs)
+            ok = ratio <= target
+            sign = "<="
+        else:
+            ratio, low, high = ratio_stats(theirs, ours)
+            ok = ratio >= target
+            sign = ">="
+        print("| %s, ratio to %s | %.2fx [%.2f .. %.2f] | | | | %s %sx (%s) |" % (
+            label, unit, ratio, low, high, sign, target, "met" if ok else "MISSED"))
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="runs per measurement (default 7)")
     parser.add_argument("--quick", action="store_true", help="3 rounds, no cargo bench")
+    parser.add_argument("--before", help="an earlier build of the binary, measured side by side; "
+                        "its envelopes must equal this build's")
     args = parser.parse_args()
     rounds = 3 if args.quick else args.rounds
 
@@ -300,83 +515,149 @@ def main():
           subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip(),
           platform.python_version()))
     print("Each figure: median | min | max over %d runs; compared commands ran alternately." % rounds)
+    builds = [("proofpoint-tap", [str(BINARY)])]
+    if args.before:
+        builds.append(("before", [str(Path(args.before).resolve())]))
+    identical = []
+
+    def same_output(name, data):
+        """Checks that every build writes the same envelope for `data` (metrics aside)."""
+        outs = [output_of(cmd, data) for _, cmd in builds]
+        if any(without_metrics(out) != without_metrics(outs[0]) for out in outs):
+            raise SystemExit("%s: the envelopes of the builds differ" % name)
+        identical.append(name)
+        return outs[0]
+
     print()
     print("| measurement | median (ms) | min | max | ratio | target |")
     print("|---|---|---|---|---|---|")
-
     floor = build_floor()
-
-    def against_floor(label, rust, floor_samples, target):
-        ratio, low, high = ratio_stats(rust, floor_samples)
-        print("| %s, ratio to the I/O floor | %.2fx [%.2f .. %.2f] | | | | <= %.1fx (%s) |" % (
-            label, ratio, low, high, target, "met" if ratio <= target else "MISSED"))
+    DRAIN[:] = [floor, "--drain"]
+    table = Table()
+    memory = []
 
     # 1. start-up
     one = decode_request([bulk_urls(3)[2]])
+    same_output("start-up", one)
     python_c = PYTHON + ["-c", PY_DECODER.read_text()]
-    rust, py, fl = side_by_side([[str(BINARY)], python_c, [floor]], one, max(rounds, 21))
-    ratio = statistics.median(py) / statistics.median(rust)
-    ok = ratio >= 15 and statistics.median(rust) < 5
-    print("| start-up, one URL, proofpoint-tap | %s | | < 5 ms |" % fmt(rust))
-    print("| start-up, one URL, python3 -S -E -c | %s | %.1fx | >= 15x (%s) |" % (fmt(py), ratio, "met" if ok else "MISSED"))
-    print("| start-up, C floor (reads stdin, writes a line) | %s | | |" % fmt(fl))
-    against_floor("start-up", rust, fl, 1.3)
+    runs = side_by_side([cmd for _, cmd in builds] + [python_c, [floor]], one, max(rounds, 21) * 3)
+    py, fl = runs[-2], runs[-1]
+    for (name, _), ours in zip(builds, runs):
+        ratio = statistics.median(py) / statistics.median(ours)
+        table.row("start-up, one URL, %s" % name, ours, "", "< 5 ms")
+        table.against("start-up, %s" % name, ours, py, 15, slower_is_ours=False, unit="python3 -S -E -c")
+        table.against("start-up, %s" % name, ours, fl, 1.3)
+    table.row("start-up, one URL, python3 -S -E -c", py)
+    table.row("start-up, C floor (reads stdin, writes a line)", fl)
 
     # 2. bulk decode, without and with entities (the default)
-    urls = bulk_urls(50_000)
+    urls = real_urls(50_000)
     for entities in (False, True):
         bulk = decode_request(urls, entities)
-        size = len(run_once([str(BINARY)], bulk)[2])
-        rust, py, fl = side_by_side([[str(BINARY)], PYTHON + [str(PY_DECODER)], [floor, str(size)]], bulk, rounds)
-        ratio = statistics.median(py) / statistics.median(rust)
-        label = "50 000 URLs, entities %s" % ("on" if entities else "off")
-        print("| %s, proofpoint-tap | %s | | |" % (label, fmt(rust)))
-        if entities:
-            # The Python decoder makes no entities: a ratio, not a target.
-            print("| %s, python3 -S -E decoder (no entities) | %s | %.1fx | |" % (label, fmt(py), ratio))
-        else:
-            print("| %s, python3 -S -E decoder | %s | %.1fx | >= 20x (%s) |" % (label, fmt(py), ratio, "met" if ratio >= 20 else "MISSED"))
-        print("| %s, C floor (same bytes in and out) | %s | | |" % (label, fmt(fl)))
-        against_floor(label, rust, fl, 2.5 if entities else 2.0)
-    bulk = decode_request(urls)
+        label = "50 000 real URLs, entities %s" % ("on" if entities else "off")
+        out = same_output(label, bulk)
+        check_distinct(json.loads(out), len(urls))
+        size = len(out)
+        runs = side_by_side([cmd for _, cmd in builds] + [PYTHON + [str(PY_DECODER)], [floor, str(size)]],
+                            bulk, rounds)
+        py, fl = runs[-2], runs[-1]
+        for (name, _), ours in zip(builds, runs):
+            table.row("%s, %s" % (label, name), ours)
+            if not entities:
+                table.against("%s, %s" % (label, name), ours, py, 20, slower_is_ours=False,
+                              unit="the Python decoder")
+            table.against("%s, %s" % (label, name), ours, fl, 2.5 if entities else 2.0)
+        table.row("%s, python3 -S -E decoder%s" % (label, " (no entities)" if entities else ""), py)
+        table.row("%s, C floor (same bytes in and out)" % label, fl)
+        for name, cmd in builds:
+            memory.append(("%s, %s" % (label, name), max_rss_mib(cmd, bulk), len(bulk)))
+        if not entities:
+            memory.append(("%s, python3 -S -E decoder" % label, max_rss_mib(PYTHON + [str(PY_DECODER)], bulk), len(bulk)))
 
-    # 3. Get Campaign
+    # 3. Search Events: CPU and memory with no latency, wall time at 50 ms
+    stub, uri = start_stub(0.0)
+    siem = siem_request(uri)
+    out = json.loads(same_output("Search Events", siem))
+    assert out["execution_state"] == "completed", out["output_message"]
+    got = len(out["json_result"]["events"])
+    peer = json.loads(output_of(PYTHON + ["-c", SIEM_CLIENT], siem))
+    assert len(peer["events"]) == got == 168 * 50, (len(peer["events"]), got)
+    runs = side_by_side([cmd for _, cmd in builds] + [PYTHON + ["-c", SIEM_CLIENT]], siem, rounds, "cpu")
+    py = runs[-1]
+    for (name, _), ours in zip(builds, runs):
+        table.row("Search Events, 168 calls x 50 events, CPU time, %s" % name, ours)
+        table.against("Search Events CPU, %s" % name, ours, py, 0.25, unit="the threaded Python client")
+    table.row("Search Events, CPU time, threaded Python client", py)
+    for name, cmd in builds:
+        memory.append(("Search Events, 168 x 50 events, %s" % name, max_rss_mib(cmd, siem), None))
+    memory.append(("Search Events, 168 x 50 events, threaded Python client",
+                   max_rss_mib(PYTHON + ["-c", SIEM_CLIENT], siem), None))
+    stub.shutdown()
+    stub, uri = start_stub(0.05)
+    siem = siem_request(uri)
+    runs = side_by_side([cmd for _, cmd in builds] + [PYTHON + ["-c", SIEM_CLIENT]], siem, max(3, rounds // 2))
+    bound = math.ceil(168 / 4) * 50.0
+    for (name, _), ours in zip(builds, runs):
+        within = statistics.median(ours) / bound
+        table.row("Search Events at 50 ms latency, %s" % name, ours, "%.2fx bound" % within,
+                  "<= 1.1x of %.0f ms (%s)" % (bound, "met" if within <= 1.1 else "MISSED"))
+    table.row("Search Events at 50 ms latency, threaded Python client", runs[-1],
+              "%.2fx bound" % (statistics.median(runs[-1]) / bound))
+    stub.shutdown()
+
+    # 4. Get Campaign
     stub, uri = start_stub(0.1)
     ids = ["00000000-0000-4000-8000-%012d" % i for i in range(20)]
     req = json.dumps({"action": "get_campaign",
                       "parameters": {"campaign_id": ids, "fetch_forensics_info": True},
                       "configuration": {"api_root": uri, "username": "bench", "password": "bench",
                                         "max_concurrency": 4}}).encode()
-    rust, seq = side_by_side([[str(BINARY)], PYTHON + ["-c", SEQUENTIAL_CLIENT]], req, max(3, rounds // 2))
+    same_output("Get Campaign", req)
+    runs = side_by_side([cmd for _, cmd in builds] + [PYTHON + ["-c", SEQUENTIAL_CLIENT]], req, max(3, rounds // 2))
     bound = math.ceil(40 / 4) * 100.0
-    within = statistics.median(rust) / bound
-    print("| Get Campaign, 20 with forensics, proofpoint-tap | %s | %.2fx bound | <= 1.25x of %.0f ms (%s) |" % (
-        fmt(rust), within, bound, "met" if within <= 1.25 else "MISSED"))
-    print("| Get Campaign, sequential client with ping first | %s | %.1fx slower | |" % (
-        fmt(seq), statistics.median(seq) / statistics.median(rust)))
+    for (name, _), ours in zip(builds, runs):
+        within = statistics.median(ours) / bound
+        table.row("Get Campaign, 20 with forensics, %s" % name, ours, "%.2fx bound" % within,
+                  "<= 1.25x of %.0f ms (%s)" % (bound, "met" if within <= 1.25 else "MISSED"))
+    table.row("Get Campaign, sequential client with ping first", runs[-1],
+              "%.1fx slower" % (statistics.median(runs[-1]) / statistics.median(runs[0])))
     stub.shutdown()
 
-    # 4. peak memory
+    # 5. peak memory of a large Get Campaign
     stub, uri = start_stub(0.0, forensics_items=1000)
     big = json.dumps({"action": "get_campaign",
                       "parameters": {"campaign_id": ids, "fetch_forensics_info": True,
                                      "max_forensics_evidence_to_return": 1000},
                       "configuration": {"api_root": uri, "username": "bench", "password": "bench"}}).encode()
-    measured = [max_rss_mib([str(BINARY)], bulk), max_rss_mib(PYTHON + [str(PY_DECODER)], bulk),
-                max_rss_mib([str(BINARY)], big)]
+    envelope = json.loads(same_output("Get Campaign, 1 000 evidence items", big))
+    assert envelope["execution_state"] == "completed", envelope["output_message"]
+    evidence = sum(len(c["forensics"]["forensics"]) for c in envelope["json_result"])
+    for name, cmd in builds:
+        memory.append(("Get Campaign, 20 x 1 000 evidence items (%d returned), %s" % (evidence, name),
+                       max_rss_mib(cmd, big), None))
     stub.shutdown()
+
     print()
-    if None in measured:
+    if any(rss is None for _, rss, _ in memory):
         print("(peak memory not measured: /usr/bin/time, from the Debian package `time`, is missing)")
     else:
-        (rust_rss, _), (py_rss, _), (campaign_rss, out) = measured
-        envelope = json.loads(out)
-        assert envelope["execution_state"] == "completed", envelope["output_message"]
-        evidence = sum(len(c["forensics"]["forensics"]) for c in envelope["json_result"])
-        print("| peak memory (max RSS) | proofpoint-tap | python3 |")
-        print("|---|---|---|")
-        print("| 50 000 URLs decode | %.1f MiB | %.1f MiB |" % (rust_rss, py_rss))
-        print("| Get Campaign, 20 campaigns x 1 000 evidence items (%d returned) | %.1f MiB | |" % (evidence, campaign_rss))
+        print("| peak memory (max RSS) | MiB | of the request | target |")
+        print("|---|---|---|---|")
+        for label, rss, request in memory:
+            if request:
+                times = rss * 1024 * 1024 / request
+                target = "< 3x (%s)" % ("met" if times < 3 else "MISSED") if "proofpoint" in label or "before" in label else ""
+                print("| %s | %.1f | %.2fx of %.1f MiB | %s |" % (label, rss, times, request / 1048576, target))
+            else:
+                print("| %s | %.1f | | |" % (label, rss))
+        siem_rows = [(l, r) for l, r, _ in memory if l.startswith("Search Events")]
+        py_rss = siem_rows[-1][1]
+        for label, rss in siem_rows[:-1]:
+            print("| %s, ratio to the Python client | %.2fx | | <= 0.5x (%s) |" % (
+                label, rss / py_rss, "met" if rss / py_rss <= 0.5 else "MISSED"))
+    if args.before:
+        print()
+        print("Envelopes byte for byte the same from both builds (metrics aside): %s." % ", ".join(identical))
 
     if not args.quick:
         print()

@@ -19,7 +19,9 @@ use crate::error::{Error, ErrorCode};
 use crate::input::{self, Input};
 use crate::params::time_window;
 use crate::protocol::request::{self, Echo};
-use crate::protocol::{scope, write, Envelope, ExecutionState, Metrics, RawParams};
+use crate::protocol::{
+    scope, write, Entities, Envelope, ExecutionState, JsonResult, Metrics, RawParams,
+};
 
 /// How the process ends (SPEC §1): the one place exit codes are decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -334,6 +336,11 @@ fn envelope(echo: Echo, action: Option<Action>, outcome: Outcome, metrics: Metri
             ));
         }
     }
+    // Decode URL's new entities are marked in its result list, not copied out of it.
+    let decoded = match &outcome.json_result {
+        Some(JsonResult::DecodedUrls(list)) => Some(Arc::clone(list)),
+        _ => None,
+    };
     Envelope {
         action: action.map(|a| a.info().name.to_owned()).or(echo.action),
         case_id: echo.case_id,
@@ -344,7 +351,7 @@ fn envelope(echo: Echo, action: Option<Action>, outcome: Outcome, metrics: Metri
         output_message: outcome.output_message,
         json_result: outcome.json_result,
         insights: outcome.insights,
-        entities: outcome.entities,
+        entities: Entities::new(outcome.entities, decoded),
         enrichments: outcome.enrichments,
         tables: outcome.tables,
         errors: outcome.errors,

@@ -31,6 +31,8 @@ pub struct DecodedUrls {
     /// Texts kept one at a time by [`DecodedUrls::push_text`].
     own: String,
     chunks: Vec<Vec<DecodedEntry>>,
+    /// Which entries are new entities, by position; empty when none are.
+    new_entities: Vec<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +160,25 @@ impl DecodedUrls {
             b => self.buffers[b as usize].as_str(),
         };
         &buffer[at.range()]
+    }
+
+    /// Marks the entries that are new entities: `marks[i]` for the `i`-th entry (see
+    /// [`crate::protocol::Entities`]).
+    pub fn mark_new_entities(&mut self, marks: Vec<bool>) {
+        debug_assert_eq!(marks.len(), self.len());
+        self.new_entities = if marks.contains(&true) {
+            marks
+        } else {
+            Vec::new()
+        };
+    }
+
+    /// The entries marked as new entities, in order.
+    pub fn new_entities(&self) -> impl Iterator<Item = DecodedUrl<'_>> {
+        self.iter()
+            .zip(&self.new_entities)
+            .filter(|(_, &new)| new)
+            .map(|(url, _)| url)
     }
 
     /// Number of entries.

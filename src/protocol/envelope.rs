@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::decoded_urls::DecodedUrls;
+use std::sync::Arc;
+
+use super::decoded_urls::{DecodedUrl, DecodedUrls};
 use crate::error::{Error, ErrorCode};
 
 /// Where an action run ended up. Ordered as the SOAR SDK numbers them.
@@ -52,7 +54,8 @@ pub struct Envelope {
     /// Insights for the platform to add to the case.
     pub insights: Vec<Insight>,
     /// Entities for the platform to add to the case.
-    pub entities: Vec<Entity>,
+    #[schemars(with = "Vec<Entity>")]
+    pub entities: Entities,
     /// Properties for the platform to add to existing target entities.
     pub enrichments: Vec<Enrichment>,
     /// Data tables for the platform to attach to the case.
@@ -69,8 +72,9 @@ pub struct Envelope {
 pub enum JsonResult {
     /// Any JSON.
     Value(Value),
-    /// Decode URL's list of decoded URLs.
-    DecodedUrls(DecodedUrls),
+    /// Decode URL's list of decoded URLs (shared with the envelope's [`Entities`], which can
+    /// name some of its URLs as new entities).
+    DecodedUrls(Arc<DecodedUrls>),
     /// JSON already written, with TAP's objects passed through as TAP sent them.
     Raw(Box<RawValue>),
 }
@@ -185,6 +189,107 @@ impl Entity {
             is_vulnerable: false,
             properties,
         }
+    }
+}
+
+/// The entities of an envelope: those listed one by one, then one `DestinationURL` per URL a
+/// Decode URL result marks as new ([`DecodedUrls::mark_new_entities`]).
+///
+/// The marked ones are not copied out of the result: a bulk request makes tens of thousands, and
+/// as [`Entity`] values each would be a map and four strings. They are written as
+/// [`Entity::new`] would make them, with the encoded URL as `ProofPointTAP_encodedUrl`.
+#[derive(Debug, Clone, Default)]
+pub struct Entities {
+    listed: Vec<Entity>,
+    decoded: Option<Arc<DecodedUrls>>,
+}
+
+impl Entities {
+    /// `listed`, then the URLs of `decoded` marked as new entities.
+    pub fn new(listed: Vec<Entity>, decoded: Option<Arc<DecodedUrls>>) -> Self {
+        let decoded = decoded.filter(|list| list.new_entities().next().is_some());
+        Entities { listed, decoded }
+    }
+
+    /// The entities listed one by one.
+    pub fn listed(&self) -> &[Entity] {
+        &self.listed
+    }
+
+    /// The decoded URLs that are new entities, after the listed ones.
+    pub fn decoded(&self) -> impl Iterator<Item = DecodedUrl<'_>> {
+        self.decoded.iter().flat_map(|list| list.new_entities())
+    }
+
+    /// How many entities there are.
+    pub fn len(&self) -> usize {
+        self.listed.len() + self.decoded().count()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every entity as an [`Entity`] value, the marked URLs made into values here.
+    pub fn to_vec(&self) -> Vec<Entity> {
+        let mut all = self.listed.clone();
+        all.extend(
+            self.decoded()
+                .map(|url| url_entity(url.decoded_url, url.encoded_url)),
+        );
+        all
+    }
+}
+
+/// The entity Decode URL makes of a URL it decoded.
+fn url_entity(decoded: &str, encoded: &str) -> Entity {
+    let mut extra = Map::new();
+    extra.insert(
+        DECODED_ENTITY_PROPERTY.into(),
+        Value::String(encoded.to_owned()),
+    );
+    Entity::new(decoded, DECODED_ENTITY_TYPE, extra)
+}
+
+/// The type of the entities Decode URL makes.
+const DECODED_ENTITY_TYPE: &str = "DestinationURL";
+
+/// The property of those entities that holds the URL as given.
+const DECODED_ENTITY_PROPERTY: &str = "ProofPointTAP_encodedUrl";
+
+impl From<Vec<Entity>> for Entities {
+    fn from(listed: Vec<Entity>) -> Self {
+        Entities {
+            listed,
+            decoded: None,
+        }
+    }
+}
+
+impl PartialEq for Entities {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.to_vec() == other.to_vec()
+    }
+}
+
+impl Serialize for Entities {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for entity in &self.listed {
+            seq.serialize_element(entity)?;
+        }
+        for url in self.decoded() {
+            seq.serialize_element(&url_entity(url.decoded_url, url.encoded_url))?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Entities {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<Entity>::deserialize(d).map(Entities::from)
     }
 }
 

@@ -13,6 +13,7 @@ pub(crate) mod write;
 
 pub use decoded_urls::{DecodeSource, DecodedEntry, DecodedUrls, TextRef};
 pub use envelope::{
-    Enrichment, Entity, Envelope, ErrorEntry, ExecutionState, Insight, JsonResult, Metrics, Table,
+    Enrichment, Entities, Entity, Envelope, ErrorEntry, ExecutionState, Insight, JsonResult,
+    Metrics, Table,
 };
 pub(crate) use request::{RawParams, Request, TargetEntity};

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::decoded_urls::{DecodeSource, DecodedUrls};
-use super::envelope::{Envelope, JsonResult};
+use super::envelope::{Entities, Envelope, JsonResult};
 
 /// Writes the envelope to stdout as one line (indented with `pretty`), streaming it rather than
 /// building one large string first.
@@ -117,7 +117,8 @@ pub(crate) fn write_envelope(out: &mut impl Write, envelope: &Envelope) -> io::R
         other => serde_json::to_writer(&mut *out, other)?,
     }
     member(out, "insights", insights)?;
-    member(out, "entities", entities)?;
+    out.write_all(b",\"entities\":")?;
+    write_entities(out, entities)?;
     member(out, "enrichments", enrichments)?;
     member(out, "tables", tables)?;
     member(out, "errors", errors)?;
@@ -167,6 +168,33 @@ fn write_decoded_urls(out: &mut impl Write, list: &DecodedUrls) -> io::Result<()
     out.write_all(b"]")
 }
 
+/// The envelope's entities, as `Entities`' `Serialize` would write them: the listed ones through
+/// serde, Decode URL's by hand, like its list.
+fn write_entities(out: &mut impl Write, entities: &Entities) -> io::Result<()> {
+    out.write_all(b"[")?;
+    let mut first = true;
+    for entity in entities.listed() {
+        if !std::mem::take(&mut first) {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, entity)?;
+    }
+    for url in entities.decoded() {
+        if !std::mem::take(&mut first) {
+            out.write_all(b",")?;
+        }
+        out.write_all(b"{\"identifier\":")?;
+        write_str(out, url.decoded_url)?;
+        // What `url_entity` makes, in `Entity`'s order (a test holds the two together).
+        out.write_all(
+            b",\"entity_type\":\"DestinationURL\",\"is_internal\":false,\"is_suspicious\":false,\"is_enriched\":false,\"is_vulnerable\":false,\"properties\":{\"is_new_entity\":true,\"ProofPointTAP_encodedUrl\":",
+        )?;
+        write_str(out, url.encoded_url)?;
+        out.write_all(b"}}")?;
+    }
+    out.write_all(b"]")
+}
+
 /// A JSON string: as is between quotes when nothing in it needs escaping, else through serde.
 fn write_str(out: &mut impl Write, s: &str) -> io::Result<()> {
     if needs_escape(s.as_bytes()) {
@@ -198,6 +226,10 @@ mod tests {
     };
 
     fn envelope(json_result: Option<JsonResult>) -> Envelope {
+        let decoded = match &json_result {
+            Some(JsonResult::DecodedUrls(list)) => Some(std::sync::Arc::clone(list)),
+            _ => None,
+        };
         let mut properties = Map::new();
         properties.insert(
             "ProofPointTAP_decodedUrl".into(),
@@ -213,11 +245,14 @@ mod tests {
             output_message: "Successfully decoded:\n\tà, \\ and \u{2028}".into(),
             json_result,
             insights: vec![Insight::general_html("T", "<b>x</b>")],
-            entities: vec![Entity::new(
-                "HTTPS://B.EXAMPLE",
-                "DestinationURL",
-                Map::new(),
-            )],
+            entities: Entities::new(
+                vec![Entity::new(
+                    "HTTPS://B.EXAMPLE",
+                    "DestinationURL",
+                    Map::new(),
+                )],
+                decoded,
+            ),
             enrichments: vec![Enrichment {
                 identifier: "u".into(),
                 entity_type: "DestinationURL".into(),
@@ -296,10 +331,15 @@ mod tests {
         list.push_chunk(entries[..2].to_vec());
         list.push_chunk(entries[2..].to_vec());
         assert_eq!(list.len(), texts.len());
+        let unmarked = list.clone();
+        // Some of them new entities, across both chunks.
+        list.mark_new_entities((0..texts.len()).map(|i| i % 2 == 0).collect());
+        assert_eq!(list.new_entities().count(), texts.len() / 2);
 
         for result in [
-            Some(JsonResult::DecodedUrls(list)),
-            Some(JsonResult::DecodedUrls(DecodedUrls::default())),
+            Some(JsonResult::DecodedUrls(list.into())),
+            Some(JsonResult::DecodedUrls(unmarked.into())),
+            Some(JsonResult::DecodedUrls(DecodedUrls::default().into())),
             Some(JsonResult::Value(json!([{"a": "\"b\""}]))),
             Some(JsonResult::Value(Value::Null)),
             None,

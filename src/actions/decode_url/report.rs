@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use foldhash::HashSet;
 use serde_json::{json, Map};
@@ -13,7 +15,7 @@ use crate::actions::context::{
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::protocol::{
-    DecodedEntry, DecodedUrls, Enrichment, Entity, ErrorEntry, JsonResult, TargetEntity,
+    DecodedEntry, DecodedUrls, Enrichment, ErrorEntry, JsonResult, TargetEntity,
 };
 
 pub(super) fn outcome(
@@ -87,13 +89,12 @@ pub(super) fn outcome(
     }
 
     let mut enrichments = Vec::new();
-    let mut entities = Vec::new();
     // What is already an entity, to create none twice; not needed when none are created.
-    let mut known: HashSet<String> = ctx
+    let mut known: HashSet<CaseFolded> = ctx
         .entities
         .iter()
         .filter(|_| create_entities)
-        .flat_map(|e| [e.identifier.to_lowercase(), e.value().to_lowercase()])
+        .flat_map(|e| [CaseFolded::new(&e.identifier), CaseFolded::new(e.value())])
         .collect();
     // Target entities by the URL they hold, so that each decoded URL finds its own in one lookup
     // (a request can carry tens of thousands of URL entities).
@@ -105,7 +106,11 @@ pub(super) fn outcome(
             .push(entity);
     }
     // Only when entities or enrichments are wanted: the list can hold tens of thousands of URLs.
+    // New entities stay in the list, marked; the envelope writes them from there.
+    let mut new_entities = Vec::new();
     if create_entities || !by_url.is_empty() {
+        new_entities.reserve(decoded.len());
+        known.reserve(decoded.len());
         for item in decoded.iter() {
             for entity in by_url.get(item.encoded_url).into_iter().flatten() {
                 let mut properties = Map::new();
@@ -118,16 +123,12 @@ pub(super) fn outcome(
                     is_suspicious: None,
                 });
             }
-            if create_entities && known.insert(item.decoded_url.to_lowercase()) {
-                let mut extra = Map::new();
-                extra.insert("ProofPointTAP_encodedUrl".into(), json!(item.encoded_url));
-                entities.push(Entity::new(
-                    item.decoded_url.to_owned(),
-                    "DestinationURL",
-                    extra,
-                ));
-            }
+            new_entities.push(create_entities && known.insert(CaseFolded::new(item.decoded_url)));
         }
+    }
+    drop(known);
+    if create_entities {
+        decoded.mark_new_entities(new_entities);
     }
 
     if decoded.is_empty() {
@@ -190,10 +191,106 @@ pub(super) fn outcome(
     }
     let any = !decoded.is_empty();
     Ok(Outcome {
-        json_result: Some(JsonResult::DecodedUrls(decoded)),
-        entities,
+        json_result: Some(JsonResult::DecodedUrls(Arc::new(decoded))),
         enrichments,
         errors,
         ..Outcome::completed(any, message)
     })
+}
+
+/// A text compared and hashed as its `to_lowercase()`, without making that copy when the text is
+/// ASCII (a URL almost always is): the set of known entities holds tens of thousands of URLs.
+enum CaseFolded<'a> {
+    /// ASCII text, lower-cased byte by byte as it is read.
+    Ascii(&'a [u8]),
+    /// Any other text, lower-cased once.
+    Lowered(String),
+}
+
+impl<'a> CaseFolded<'a> {
+    fn new(text: &'a str) -> Self {
+        if text.is_ascii() {
+            CaseFolded::Ascii(text.as_bytes())
+        } else {
+            CaseFolded::Lowered(text.to_lowercase())
+        }
+    }
+
+    /// The text's bytes, and whether they are still to be lower-cased.
+    fn parts(&self) -> (&[u8], bool) {
+        match self {
+            CaseFolded::Ascii(b) => (b, true),
+            CaseFolded::Lowered(s) => (s.as_bytes(), false),
+        }
+    }
+}
+
+impl PartialEq for CaseFolded<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.parts(), other.parts()) {
+            ((a, true), (b, true)) => a.eq_ignore_ascii_case(b),
+            ((a, false), (b, false)) => a == b,
+            ((raw, true), (low, false)) | ((low, false), (raw, true)) => {
+                raw.len() == low.len()
+                    && raw
+                        .iter()
+                        .zip(low)
+                        .all(|(r, l)| r.to_ascii_lowercase() == *l)
+            }
+        }
+    }
+}
+
+impl Eq for CaseFolded<'_> {}
+
+impl Hash for CaseFolded<'_> {
+    /// The lower-cased bytes in blocks of a fixed size, so that equal texts feed the hasher the
+    /// same writes whichever way they are kept; then the length, as `str` does.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let (bytes, fold) = self.parts();
+        let mut block = [0u8; 64];
+        for chunk in bytes.chunks(block.len()) {
+            let block = &mut block[..chunk.len()];
+            block.copy_from_slice(chunk);
+            if fold {
+                block.make_ascii_lowercase();
+            }
+            state.write(block);
+        }
+        state.write_usize(bytes.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CaseFolded;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn case_folded_texts_are_equal_as_their_lower_case() {
+        let hasher = foldhash::fast::FixedState::default();
+        let texts = [
+            "https://A.example/Path?Q=1",
+            "https://a.example/path?q=1",
+            "HTTPS://A.EXAMPLE/PATH?Q=1",
+            "https://a.example/path?q=2",
+            "https://caf\u{c9}.example/",
+            "https://caf\u{e9}.example/",
+            "https://\u{212a}.example/",
+            "https://k.example/",
+            "https://a.example/\u{3a3}",
+            &"https://long.example/".repeat(9),
+            &"HTTPS://LONG.EXAMPLE/".repeat(9),
+        ];
+        for a in texts {
+            for b in texts {
+                let equal = a.to_lowercase() == b.to_lowercase();
+                let (fa, fb) = (CaseFolded::new(a), CaseFolded::new(b));
+                assert_eq!(fa == fb, equal, "{a} and {b}");
+                if equal {
+                    assert_eq!(hasher.hash_one(&fa), hasher.hash_one(&fb), "{a} and {b}");
+                }
+            }
+        }
+    }
 }
