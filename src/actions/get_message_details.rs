@@ -11,7 +11,6 @@ use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use time::{Duration, OffsetDateTime};
 
@@ -22,7 +21,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::params::time_window::{self, TimeFrame, TimeWindow};
 use crate::params::{parameters, Flag};
 use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult};
-use crate::tap::TapObject;
+use crate::tap::{SiemAnswer, TapObject};
 
 /// Get Message Details, as the registry lists it.
 pub(crate) struct GetMessageDetails;
@@ -173,17 +172,13 @@ struct Found {
 }
 
 /// Every event of `lists` in an answer, tagged with its kind, with a view of what is read.
-fn events_of(body: &TapObject, lists: &[(&str, &str)]) -> Vec<(TapObject, Map<String, Value>)> {
+fn events_of(
+    body: &mut SiemAnswer,
+    lists: &[(&str, &str)],
+) -> Vec<(TapObject, Map<String, Value>)> {
     let mut out = Vec::new();
     for (key, kind) in lists {
-        let list: Vec<Box<RawValue>> = body
-            .raw(&[key])
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .unwrap_or_default();
-        for raw in list {
-            let Ok(mut event) = serde_json::from_str::<TapObject>(raw.get()) else {
-                continue;
-            };
+        for mut event in body.take(key) {
             event.insert("event_type", kind);
             let mut view = event.view(&VIEWED);
             view.insert("event_type".into(), json!(kind));
@@ -218,7 +213,7 @@ pub(crate) async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     let (wanted, start, end) = plan(&params, ctx.now)?;
     let client = ctx.client()?;
     let intervals = time_window::hour_slices(start, end);
-    let answers: Vec<Result<TapObject>> = stream::iter(intervals.iter())
+    let answers: Vec<Result<SiemAnswer>> = stream::iter(intervals.iter())
         .map(|interval| client.siem(&["all"], interval, &["active", "cleared"], &[]))
         .buffered(ctx.config.max_concurrency)
         .collect()
@@ -236,7 +231,7 @@ pub(crate) async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
     }
     // The message's events first: they say which GUID and which URLs its clicks carry.
     let mut found = Found::default();
-    for body in &bodies {
+    for body in &mut bodies {
         for (event, view) in events_of(body, &MESSAGES) {
             if wanted.matches(&view) && remember(&mut found.seen, &view) {
                 found.messages.push((event, view));
@@ -256,7 +251,7 @@ pub(crate) async fn run(ctx: &Context, params: Params) -> Result<Outcome> {
         .map(|t| text(field(&t, &["threat"])).to_lowercase())
         .filter(|u| !u.is_empty())
         .collect();
-    for body in &bodies {
+    for body in &mut bodies {
         for (event, view) in events_of(body, &CLICKS) {
             let guid = text(field(&view, &["GUID", "guid"])).to_lowercase();
             let url = text(field(&view, &["url"])).to_lowercase();

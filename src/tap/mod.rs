@@ -16,7 +16,9 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
 use transport::{parse_json, Transport};
-pub(crate) use types::{member_of, DecodeResponse, DecodedItem, TapObject, VIEW_BUDGET};
+pub(crate) use types::{
+    member_of, DecodeResponse, DecodedItem, SiemAnswer, TapObject, VIEW_BUDGET,
+};
 
 /// The campaign id Ping asks for: all zeros, so TAP answers 404 after checking the credentials.
 const PING_CAMPAIGN_ID: &str = "00000000-0000-0000-0000-000000000000";
@@ -135,7 +137,7 @@ impl TapClient {
         interval: &str,
         statuses: &[&str],
         types: &[&str],
-    ) -> Result<TapObject> {
+    ) -> Result<SiemAnswer> {
         let mut segments = vec!["v2", "siem"];
         segments.extend_from_slice(endpoint);
         let mut query = vec![("interval", interval), ("format", "json")];

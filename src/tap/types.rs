@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -159,6 +159,159 @@ impl<'de> Deserialize<'de> for TapObject {
 impl Serialize for TapObject {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+/// The lists of events a SIEM API answer holds, under their keys in the body.
+pub(crate) const SIEM_LISTS: [&str; 4] = [
+    "clicksPermitted",
+    "clicksBlocked",
+    "messagesDelivered",
+    "messagesBlocked",
+];
+
+/// An answer of the SIEM API (`/v2/siem/...`): its lists of events, each event a [`TapObject`],
+/// read in one pass over the body (a week of answers is tens of MiB; reading each list again,
+/// then each event again, tripled the work). A list is found by its key, or failing that by a key
+/// that differs in case only; a list that is not an array, and an event that is not an object,
+/// count as none. The other members (`queryEndTime`) are not kept.
+#[derive(Debug, Default)]
+pub(crate) struct SiemAnswer([Vec<TapObject>; 4]);
+
+impl SiemAnswer {
+    /// Takes out the events of the list `key` (one of [`SIEM_LISTS`]).
+    pub(crate) fn take(&mut self, key: &str) -> Vec<TapObject> {
+        SIEM_LISTS
+            .iter()
+            .position(|k| *k == key)
+            .map(|i| std::mem::take(&mut self.0[i]))
+            .unwrap_or_default()
+    }
+}
+
+impl<'de> Deserialize<'de> for SiemAnswer {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Lists;
+        impl<'de> Visitor<'de> for Lists {
+            type Value = SiemAnswer;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SiemAnswer, A::Error> {
+                // The first member of each exact key, else the first that differs in case only.
+                let mut exact: [Option<Vec<TapObject>>; 4] = Default::default();
+                let mut loose: [Option<Vec<TapObject>>; 4] = Default::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let slot = match SIEM_LISTS.iter().position(|k| *k == key) {
+                        Some(i) => exact[i].is_none().then_some(&mut exact[i]),
+                        None => SIEM_LISTS
+                            .iter()
+                            .position(|k| k.eq_ignore_ascii_case(&key))
+                            .filter(|&i| exact[i].is_none() && loose[i].is_none())
+                            .map(|i| &mut loose[i]),
+                    };
+                    match slot {
+                        Some(slot) => *slot = Some(map.next_value::<Events>()?.0),
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let mut lists: [Vec<TapObject>; 4] = Default::default();
+                for (i, list) in lists.iter_mut().enumerate() {
+                    *list = exact[i].take().or(loose[i].take()).unwrap_or_default();
+                }
+                Ok(SiemAnswer(lists))
+            }
+        }
+        d.deserialize_map(Lists)
+    }
+}
+
+/// A list of events: the objects of an array; anything else is none.
+struct Events(Vec<TapObject>);
+
+impl<'de> Deserialize<'de> for Events {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct List;
+        impl<'de> Visitor<'de> for List {
+            type Value = Events;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of events")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Events, A::Error> {
+                let mut events = Vec::new();
+                while let Some(event) = seq.next_element::<Event>()? {
+                    events.extend(event.0);
+                }
+                Ok(Events(events))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Events, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Events(Vec::new()))
+            }
+            fn visit_unit<E>(self) -> Result<Events, E> {
+                Ok(Events(Vec::new()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Events, E> {
+                Ok(Events(Vec::new()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Events, E> {
+                Ok(Events(Vec::new()))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Events, E> {
+                Ok(Events(Vec::new()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Events, E> {
+                Ok(Events(Vec::new()))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Events, E> {
+                Ok(Events(Vec::new()))
+            }
+        }
+        d.deserialize_any(List)
+    }
+}
+
+/// One element of a list of events: an object, or none.
+struct Event(Option<TapObject>);
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct One;
+        impl<'de> Visitor<'de> for One {
+            type Value = Event;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an event")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Event, A::Error> {
+                TapObject::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|o| Event(Some(o)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Event, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Event(None))
+            }
+            fn visit_unit<E>(self) -> Result<Event, E> {
+                Ok(Event(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Event, E> {
+                Ok(Event(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Event, E> {
+                Ok(Event(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Event, E> {
+                Ok(Event(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Event, E> {
+                Ok(Event(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Event, E> {
+                Ok(Event(None))
+            }
+        }
+        d.deserialize_any(One)
     }
 }
 

@@ -5,22 +5,21 @@
 use std::future::Future;
 use std::sync::atomic::Ordering;
 
-use futures_util::stream::{self, StreamExt};
+use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::context::{fatal_error, ActionDef, ActionInfo, Context, Outcome};
+use super::context::{fatal_error, in_order, ActionDef, ActionInfo, Context, Outcome};
 
 use crate::error::{Error, Result};
 use crate::params::parameters;
 use crate::params::time_window::{self, TimeFrame, TimeWindow};
 use crate::params::{fold_choice, Flag, Integer, List};
 use crate::protocol::ErrorEntry;
-use crate::tap::{TapObject, VIEW_BUDGET};
+use crate::tap::{SiemAnswer, TapObject, VIEW_BUDGET};
 use foldhash::HashSet;
-use serde_json::value::RawValue;
 
 /// Search Events, as the registry lists it.
 pub(crate) struct SearchEvents;
@@ -297,10 +296,10 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let intervals = plan.intervals();
     // Calls spent are the requests actually sent, retries included: each one counts.
     let sent_before = ctx.http_requests.load(Ordering::Relaxed);
-    // `buffered` keeps up to max_concurrency calls in flight and yields them in order, newest
-    // interval first; leaving the loop drops the rest, so no further call starts.
-    let mut answers = stream::iter(intervals.iter())
-        .map(|interval| {
+    // Up to max_concurrency calls in flight, answers taken in order, newest interval first;
+    // leaving the loop drops the rest, so no further call starts.
+    let mut answers = Box::pin(in_order(
+        intervals.iter().map(|interval| {
             let plan = &plan;
             async move {
                 let answer = match client
@@ -316,8 +315,9 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
                 };
                 (interval, answer)
             }
-        })
-        .buffered(ctx.config.max_concurrency);
+        }),
+        ctx.config.max_concurrency,
+    ));
 
     let mut events: Vec<(String, TapObject)> = Vec::new();
     let mut seen = HashSet::default();
@@ -403,18 +403,11 @@ const VIEWED: [&str; 19] = [
 ];
 
 /// The events of an answer that pass the hunting filters, each kind's list in turn; CPU work for
-/// a big answer, run off the runtime thread. Events that are not objects are passed over.
-fn split_answer(body: TapObject, kinds: &[Kind], hunt: &Hunt) -> Vec<Fetched> {
+/// a big answer, run off the runtime thread.
+fn split_answer(mut answer: SiemAnswer, kinds: &[Kind], hunt: &Hunt) -> Vec<Fetched> {
     let mut out = Vec::new();
     for kind in kinds {
-        let list: Vec<Box<RawValue>> = body
-            .raw(&[kind.body_key()])
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .unwrap_or_default();
-        for raw in list {
-            let Ok(mut event) = serde_json::from_str::<TapObject>(raw.get()) else {
-                continue;
-            };
+        for mut event in answer.take(kind.body_key()) {
             if !hunt.matches(&event) {
                 continue;
             }
