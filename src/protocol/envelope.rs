@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use std::sync::Arc;
+use std::{fmt, io};
 
 use super::decoded_urls::{DecodedUrl, DecodedUrls};
 use crate::error::{Error, ErrorCode};
@@ -77,6 +78,34 @@ pub enum JsonResult {
     DecodedUrls(Arc<DecodedUrls>),
     /// JSON already written, with TAP's objects passed through as TAP sent them.
     Raw(Box<RawValue>),
+    /// JSON written only when the envelope is, straight into it: a result of many MiB (a week of
+    /// events) is not held a second time as text.
+    Streamed(Arc<dyn StreamedJson>),
+}
+
+/// A JSON result that writes itself (see [`JsonResult::Streamed`]).
+pub trait StreamedJson: fmt::Debug + Send + Sync {
+    /// Writes the result as compact JSON.
+    fn write_json(&self, out: &mut dyn io::Write) -> io::Result<()>;
+}
+
+impl JsonResult {
+    /// `result`, to be written when the envelope is.
+    pub(crate) fn streamed(result: impl StreamedJson + 'static) -> Option<JsonResult> {
+        Some(JsonResult::Streamed(Arc::new(result)))
+    }
+
+    /// The JSON text of a streamed result, for the ways of writing an envelope that go through
+    /// serde (`--pretty`, MCP).
+    fn streamed_text(result: &dyn StreamedJson) -> Result<Box<RawValue>, serde_json::Error> {
+        let mut text = Vec::new();
+        result
+            .write_json(&mut text)
+            .map_err(serde_json::Error::io)?;
+        let text = String::from_utf8(text)
+            .map_err(|e| serde_json::Error::io(io::Error::new(io::ErrorKind::InvalidData, e)))?;
+        RawValue::from_string(text)
+    }
 }
 
 impl JsonResult {
@@ -95,6 +124,12 @@ impl PartialEq for JsonResult {
             (JsonResult::Value(a), JsonResult::Value(b)) => a == b,
             (JsonResult::DecodedUrls(a), JsonResult::DecodedUrls(b)) => a == b,
             (JsonResult::Raw(a), JsonResult::Raw(b)) => a.get() == b.get(),
+            (JsonResult::Streamed(a), JsonResult::Streamed(b)) => {
+                match (Self::streamed_text(&**a), Self::streamed_text(&**b)) {
+                    (Ok(a), Ok(b)) => a.get() == b.get(),
+                    _ => false,
+                }
+            }
             _ => false,
         }
     }
@@ -106,6 +141,9 @@ impl Serialize for JsonResult {
             JsonResult::Value(v) => v.serialize(s),
             JsonResult::DecodedUrls(list) => list.serialize(s),
             JsonResult::Raw(raw) => raw.serialize(s),
+            JsonResult::Streamed(result) => Self::streamed_text(&**result)
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
         }
     }
 }

@@ -114,6 +114,7 @@ pub(crate) fn write_envelope(out: &mut impl Write, envelope: &Envelope) -> io::R
     out.write_all(b",\"json_result\":")?;
     match json_result {
         Some(JsonResult::DecodedUrls(list)) => write_decoded_urls(out, list)?,
+        Some(JsonResult::Streamed(result)) => result.write_json(out)?,
         other => serde_json::to_writer(&mut *out, other)?,
     }
     member(out, "insights", insights)?;
@@ -283,6 +284,16 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    /// A streamed result: its texts as a JSON list.
+    #[derive(Debug)]
+    struct Texts(Vec<String>);
+
+    impl crate::protocol::StreamedJson for Texts {
+        fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+            serde_json::to_writer(out, &self.0).map_err(Into::into)
+        }
+    }
+
     #[test]
     fn writes_what_serde_writes() {
         let texts = [
@@ -340,6 +351,7 @@ mod tests {
             Some(JsonResult::DecodedUrls(list.into())),
             Some(JsonResult::DecodedUrls(unmarked.into())),
             Some(JsonResult::DecodedUrls(DecodedUrls::default().into())),
+            JsonResult::streamed(Texts(texts.iter().map(|t| t.to_string()).collect())),
             Some(JsonResult::Value(json!([{"a": "\"b\""}]))),
             Some(JsonResult::Value(Value::Null)),
             None,

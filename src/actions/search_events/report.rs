@@ -9,7 +9,7 @@ use crate::actions::context::Outcome;
 use crate::actions::tap_fields::{field, html_escape, names, text};
 use crate::actions::verdict::{is_malicious_threat, Severity};
 use crate::params::time_window;
-use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Table};
+use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, StreamedJson, Table};
 use crate::tap::TapObject;
 
 fn event_time(event: &Map<String, Value>) -> String {
@@ -192,7 +192,7 @@ pub(super) fn outcome(
     let found = !events.is_empty();
     Outcome {
         json_result: events_result(
-            &raw_events,
+            raw_events,
             (!errors.is_empty()).then_some("some intervals could not be queried (see errors)"),
         ),
         insights,
@@ -350,20 +350,31 @@ fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
 }
 
 /// `{"events": [...]}`, the events as TAP sent them, each with its `event_type`; with
-/// `"complete": false` and the reason when some were not fetched (SPEC §4.12).
-fn events_result(events: &[TapObject], incomplete: Option<&str>) -> Option<JsonResult> {
-    #[derive(Serialize)]
-    struct Events<'a> {
-        events: &'a [TapObject],
-        #[serde(skip_serializing_if = "Option::is_none")]
-        complete: Option<bool>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        incomplete_reason: Option<&'a str>,
+/// `"complete": false` and the reason when some were not fetched (SPEC §4.12). Written straight
+/// into the envelope: a week of events is tens of MiB.
+fn events_result(events: Vec<TapObject>, incomplete: Option<&'static str>) -> Option<JsonResult> {
+    #[derive(Debug)]
+    struct Result {
+        events: Vec<TapObject>,
+        incomplete: Option<&'static str>,
     }
-    let result = Events {
-        events,
-        complete: incomplete.map(|_| false),
-        incomplete_reason: incomplete,
-    };
-    JsonResult::raw(&result)
+    impl StreamedJson for Result {
+        fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+            #[derive(Serialize)]
+            struct Events<'a> {
+                events: &'a [TapObject],
+                #[serde(skip_serializing_if = "Option::is_none")]
+                complete: Option<bool>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                incomplete_reason: Option<&'a str>,
+            }
+            let result = Events {
+                events: &self.events,
+                complete: self.incomplete.map(|_| false),
+                incomplete_reason: self.incomplete,
+            };
+            serde_json::to_writer(out, &result).map_err(std::io::Error::from)
+        }
+    }
+    JsonResult::streamed(Result { events, incomplete })
 }
