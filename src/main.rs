@@ -2,9 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use proofpoint_tap::cli::{self, Cli};
 
 fn main() -> ExitCode {
-    ExitCode::from(cli::run(Cli::parse()).code())
+    ExitCode::from(cli::run(Cli::from_env()).code())
 }
