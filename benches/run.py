@@ -186,7 +186,7 @@ CLEAN_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
 PYTHON = ["python3", "-S", "-E"]
 
 # The I/O floor: reads all of stdin, then writes argv[1] bytes (the size of the envelope the
-# binary writes for the same request) in one go, or one line when there is no argument. It widens
+# binary writes for the same request), or one line when there is no argument. It widens
 # its pipes to 1 MiB as the binary does (Linux): the floor is the best the I/O can be. With
 # `--drain` it is the reader of every measured process's stdout instead.
 FLOOR_C = r"""
@@ -218,12 +218,15 @@ int main(int argc, char **argv) {
         len += (size_t)n;
         if (len == cap) { cap *= 2; in = realloc(in, cap); }
     }
-    size_t size = argc > 1 ? strtoull(argv[1], 0, 10) : 2;
-    char *out = malloc(size);
-    memset(out, 'x', size);
-    out[size - 1] = '\n';
+    /* The bytes go out from one buffer of 256 KiB, written again and again, as the binary writes
+       through a buffer of that size: no memory for the whole output is faulted in. */
+    size_t size = argc > 1 ? strtoull(argv[1], 0, 10) : 2, chunk = 256 << 10;
+    char *out = malloc(chunk);
+    memset(out, 'x', chunk);
     for (size_t done = 0; done < size;) {
-        n = write(1, out + done, size - done);
+        size_t want = size - done < chunk ? size - done : chunk;
+        if (done + want == size) out[want - 1] = '\n';
+        n = write(1, out, want);
         if (n <= 0) return 1;
         done += (size_t)n;
     }
