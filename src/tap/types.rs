@@ -51,7 +51,69 @@ pub(crate) const VIEW_BUDGET: usize = 16 * 1024 * 1024;
 /// members it reads and passes the rest through untouched: a 32 MiB campaign stays about 32 MiB,
 /// not a tree of values many times its size.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct TapObject(Vec<(String, Box<RawValue>)>);
+pub(crate) struct TapObject(Vec<(Key, Box<RawValue>)>);
+
+/// A member's name. The names TAP's objects are made of come from [`KNOWN_NAMES`] rather than
+/// being allocated for every object: a week of SIEM events is hundreds of thousands of members.
+type Key = Cow<'static, str>;
+
+/// Member names of TAP's SIEM events and their threats, in byte order (for the binary search).
+const KNOWN_NAMES: [&str; 46] = [
+    "GUID",
+    "QID",
+    "campaignID",
+    "campaignId",
+    "ccAddresses",
+    "classification",
+    "clickIP",
+    "clickTime",
+    "cluster",
+    "completelyRewritten",
+    "event_type",
+    "fromAddress",
+    "headerCC",
+    "headerFrom",
+    "headerReplyTo",
+    "headerTo",
+    "id",
+    "impostorScore",
+    "malwareScore",
+    "messageID",
+    "messageParts",
+    "messageSize",
+    "messageTime",
+    "modulesRun",
+    "phishScore",
+    "policyRoutes",
+    "quarantineFolder",
+    "quarantineRule",
+    "recipient",
+    "replyToAddress",
+    "sender",
+    "senderIP",
+    "spamScore",
+    "subject",
+    "threat",
+    "threatID",
+    "threatId",
+    "threatStatus",
+    "threatTime",
+    "threatType",
+    "threatURL",
+    "threatUrl",
+    "threatsInfoMap",
+    "toAddresses",
+    "url",
+    "userAgent",
+];
+
+/// `name` as a [`Key`]: borrowed from [`KNOWN_NAMES`] when it is one of them.
+fn key_of(name: Cow<'_, str>) -> Key {
+    match KNOWN_NAMES.binary_search(&name.as_ref()) {
+        Ok(i) => Cow::Borrowed(KNOWN_NAMES[i]),
+        Err(_) => Cow::Owned(name.into_owned()),
+    }
+}
 
 impl TapObject {
     /// A member by its name or one of its drifted spellings: an exact match first, then one that
@@ -78,7 +140,7 @@ impl TapObject {
             .iter()
             .filter(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
             .filter(|(_, v)| v.get().len() <= VIEW_LIMIT)
-            .filter_map(|(k, v)| Some((k.clone(), serde_json::from_str(v.get()).ok()?)))
+            .filter_map(|(k, v)| Some((k.to_string(), serde_json::from_str(v.get()).ok()?)))
             .collect()
     }
 
@@ -98,7 +160,7 @@ impl TapObject {
             }
             if let Ok(value) = serde_json::from_str(v.get()) {
                 *budget -= len;
-                view.insert(k.clone(), value);
+                view.insert(k.to_string(), value);
             }
         }
         view
@@ -124,7 +186,7 @@ impl TapObject {
         };
         match self.0.iter_mut().find(|(k, _)| k == key) {
             Some((_, v)) => *v = raw,
-            None => self.0.push((key.to_owned(), raw)),
+            None => self.0.push((key_of(Cow::Borrowed(key)), raw)),
         }
     }
 
@@ -146,8 +208,8 @@ impl<'de> Deserialize<'de> for TapObject {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TapObject, A::Error> {
                 let mut members = Vec::new();
-                while let Some(member) = map.next_entry::<String, Box<RawValue>>()? {
-                    members.push(member);
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    members.push((key_of(key), map.next_value::<Box<RawValue>>()?));
                 }
                 Ok(TapObject(members))
             }
@@ -358,6 +420,13 @@ pub(crate) fn member_of(raw: &RawValue, names: &[&str]) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_names_are_in_byte_order() {
+        assert!(KNOWN_NAMES.windows(2).all(|w| w[0] < w[1]));
+        assert!(matches!(key_of(Cow::Borrowed("GUID")), Cow::Borrowed(_)));
+        assert!(matches!(key_of(Cow::Borrowed("guid")), Cow::Owned(_)));
+    }
 
     #[test]
     fn members_stay_raw_until_read() {
