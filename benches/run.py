@@ -670,9 +670,11 @@ def main():
         print("|---|---|---|---|---|")
         bench = subprocess.run(["cargo", "bench", "--locked", "-q", "--bench", "decode"], cwd=ROOT,
                                capture_output=True, text=True)
-        for line in bench.stdout.splitlines():
-            if line.startswith("| decoder"):
-                print(line)
+        rows = [line for line in bench.stdout.splitlines() if line.startswith("| decoder")]
+        for line in rows:
+            print(line)
+        if not rows:
+            print("(cargo bench printed no rows: exit status %d)\n%s" % (bench.returncode, bench.stderr[-2000:]))
 
 
 if __name__ == "__main__":

@@ -107,13 +107,69 @@ const KNOWN_NAMES: [&str; 46] = [
     "userAgent",
 ];
 
-/// `name` as a [`Key`]: borrowed from [`KNOWN_NAMES`] when it is one of them.
-fn key_of(name: Cow<'_, str>) -> Key {
-    match KNOWN_NAMES.binary_search(&name.as_ref()) {
-        Ok(i) => Cow::Borrowed(KNOWN_NAMES[i]),
-        Err(_) => Cow::Owned(name.into_owned()),
+/// A member name as read: borrowed from the JSON text when it holds no escapes. (`Cow<str>`
+/// itself always deserializes owned, one allocation per member.)
+struct Name<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(name)))
+            }
+            fn visit_str<E>(self, name: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(name.to_owned())))
+            }
+            fn visit_string<E>(self, name: String) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(name)))
+            }
+        }
+        d.deserialize_str(Text)
     }
 }
+
+/// `name` as a [`Key`]: borrowed from [`KNOWN_NAMES`] when it is one of them. One look in a
+/// table built at compile time and one comparison (a binary search of the names cost as much as
+/// the allocation it saved).
+fn key_of(name: Cow<'_, str>) -> Key {
+    match KNOWN_SLOTS[slot(name.as_bytes())] {
+        Some(known) if known == name => Cow::Borrowed(known),
+        _ => Cow::Owned(name.into_owned()),
+    }
+}
+
+/// Where a name goes in [`KNOWN_SLOTS`]: from its length and its first and last two bytes, with
+/// weights under which no two known names share a slot.
+const fn slot(name: &[u8]) -> usize {
+    let len = name.len();
+    if len < 2 {
+        return 0;
+    }
+    (len * 8 + name[0] as usize * 8 + name[len - 1] as usize + name[len - 2] as usize * 10) % SLOTS
+}
+
+/// The size of [`KNOWN_SLOTS`].
+const SLOTS: usize = 128;
+
+/// [`KNOWN_NAMES`] by [`slot`] (a name added that shares a slot with another is not borrowed; a
+/// test says so).
+const KNOWN_SLOTS: [Option<&str>; SLOTS] = {
+    let mut slots: [Option<&str>; SLOTS] = [None; SLOTS];
+    let mut i = 0;
+    while i < KNOWN_NAMES.len() {
+        let at = slot(KNOWN_NAMES[i].as_bytes());
+        if slots[at].is_none() {
+            slots[at] = Some(KNOWN_NAMES[i]);
+        }
+        i += 1;
+    }
+    slots
+};
 
 impl TapObject {
     /// A member by its name or one of its drifted spellings: an exact match first, then one that
@@ -208,7 +264,7 @@ impl<'de> Deserialize<'de> for TapObject {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TapObject, A::Error> {
                 let mut members = Vec::new();
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(Name(key)) = map.next_key::<Name<'de>>()? {
                     members.push((key_of(key), map.next_value::<Box<RawValue>>()?));
                 }
                 Ok(TapObject(members))
@@ -263,7 +319,7 @@ impl<'de> Deserialize<'de> for SiemAnswer {
                 // The first member of each exact key, else the first that differs in case only.
                 let mut exact: [Option<Vec<TapObject>>; 4] = Default::default();
                 let mut loose: [Option<Vec<TapObject>>; 4] = Default::default();
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(Name(key)) = map.next_key::<Name<'de>>()? {
                     let slot = match SIEM_LISTS.iter().position(|k| *k == key) {
                         Some(i) => exact[i].is_none().then_some(&mut exact[i]),
                         None => SIEM_LISTS
@@ -388,7 +444,7 @@ pub(crate) fn member_of(raw: &RawValue, names: &[&str]) -> Option<Value> {
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut loose = None;
-            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            while let Some(Name(key)) = map.next_key::<Name<'de>>()? {
                 if self.0.iter().any(|n| *n == key) {
                     let value = small(map.next_value::<&RawValue>()?);
                     // Keep reading: the map must be read to its end.
@@ -422,10 +478,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn known_names_are_in_byte_order() {
-        assert!(KNOWN_NAMES.windows(2).all(|w| w[0] < w[1]));
-        assert!(matches!(key_of(Cow::Borrowed("GUID")), Cow::Borrowed(_)));
-        assert!(matches!(key_of(Cow::Borrowed("guid")), Cow::Owned(_)));
+    fn known_names_are_borrowed() {
+        assert!(
+            KNOWN_NAMES.windows(2).all(|w| w[0] < w[1]),
+            "in order, once each"
+        );
+        let borrowed = KNOWN_NAMES
+            .iter()
+            .filter(|n| matches!(key_of(Cow::Borrowed(n)), Cow::Borrowed(_)))
+            .count();
+        assert_eq!(borrowed, KNOWN_NAMES.len(), "two known names share a slot");
+        for name in ["guid", "GUIDs", "", "u", "threatsinfomap"] {
+            assert!(
+                matches!(key_of(Cow::Borrowed(name)), Cow::Owned(_)),
+                "{name}"
+            );
+            assert_eq!(key_of(Cow::Borrowed(name)), name);
+        }
     }
 
     #[test]
