@@ -98,7 +98,20 @@ impl Context {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T> {
+        self.started_off_thread(work).await
+    }
+
+    /// As [`Context::off_thread`], but `work` starts now rather than when the returned future is
+    /// first awaited: a caller can go on with the next call while an answer is read.
+    pub(crate) fn started_off_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> impl Future<Output = Result<T>> + '_ {
         let running = tokio::task::spawn_blocking(work);
+        self.joined(running)
+    }
+
+    async fn joined<T>(&self, running: tokio::task::JoinHandle<T>) -> Result<T> {
         let joined = match self.deadline {
             None => running.await,
             Some(deadline) => tokio::time::timeout_at(deadline, running)

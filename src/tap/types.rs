@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -39,6 +40,18 @@ pub(crate) struct DecodedItem {
 
 /// The largest member a view parses, in bytes of JSON text.
 pub(crate) const VIEW_LIMIT: usize = 256 * 1024;
+
+/// A view made ahead of time (see [`TapObject::view_costed`]).
+#[derive(Debug)]
+pub(crate) struct CostedView {
+    /// The view.
+    pub(crate) view: Map<String, Value>,
+    /// What it draws on a budget: the bytes of JSON text it parsed.
+    pub(crate) takes: usize,
+    /// The budget under which `view_within` makes the same view: the bytes of every member it
+    /// would try.
+    pub(crate) needs: usize,
+}
 
 /// The largest member read as a single value (an id, a time), in bytes of JSON text.
 const SCALAR_LIMIT: usize = 4 * 1024;
@@ -204,6 +217,37 @@ impl TapObject {
     /// into values. Once it is spent, members are left out, whatever their size; so the values a
     /// run builds from thousands of objects stay a bounded multiple of the budget.
     pub(crate) fn view_within(&self, names: &[&str], budget: &mut usize) -> Map<String, Value> {
+        self.view_by(names, budget)
+    }
+
+    /// The view [`TapObject::view_within`] makes when the budget is ample, made ahead of time
+    /// (as an answer arrives, off the runtime thread), with what it draws on a budget: none when
+    /// `shared`, the budget of all views made ahead, cannot cover it. Used in place of
+    /// `view_within(names, budget)` only where `budget` is at least [`CostedView::needs`], where
+    /// the two are the same view.
+    pub(crate) fn view_costed(&self, names: &[&str], shared: &AtomicUsize) -> Option<CostedView> {
+        let needs: usize = self
+            .0
+            .iter()
+            .filter(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+            .map(|(_, v)| v.get().len())
+            .filter(|&len| len <= VIEW_LIMIT)
+            .sum();
+        shared
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(needs)
+            })
+            .ok()?;
+        let mut left = needs;
+        let view = self.view_by(names, &mut left);
+        Some(CostedView {
+            view,
+            takes: needs - left,
+            needs,
+        })
+    }
+
+    fn view_by(&self, names: &[&str], budget: &mut usize) -> Map<String, Value> {
         let mut view = Map::new();
         for (k, v) in self
             .0
@@ -476,6 +520,28 @@ pub(crate) fn member_of(raw: &RawValue, names: &[&str]) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_view_made_ahead_is_the_view_made_with_budget_to_spare() {
+        let o: TapObject = serde_json::from_str(
+            r#"{"a": "x", "B": [1, {"c": 2}], "bad": 1, "a": "second", "skip": "me"}"#,
+        )
+        .unwrap();
+        let names = ["a", "b", "bad"];
+        let shared = AtomicUsize::new(1 << 20);
+        let ahead = o.view_costed(&names, &shared).unwrap();
+        for spare in [0, 1, 100] {
+            let mut budget = ahead.needs + spare;
+            let view = o.view_within(&names, &mut budget);
+            assert_eq!(view, ahead.view);
+            assert_eq!(ahead.needs + spare - budget, ahead.takes);
+        }
+        assert_eq!(shared.load(Ordering::Relaxed), (1 << 20) - ahead.needs);
+        // Less budget than it needs: made later, by `view_within`.
+        let short = AtomicUsize::new(ahead.needs - 1);
+        assert!(o.view_costed(&names, &short).is_none());
+        assert_eq!(short.load(Ordering::Relaxed), ahead.needs - 1);
+    }
 
     #[test]
     fn known_names_are_borrowed() {

@@ -3,7 +3,8 @@
 //! the "clicks permitted" feed threat-intelligence platforms ingest, as a playbook action.
 
 use std::future::Future;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use futures_util::StreamExt;
 use schemars::JsonSchema;
@@ -18,7 +19,7 @@ use crate::params::parameters;
 use crate::params::time_window::{self, TimeFrame, TimeWindow};
 use crate::params::{fold_choice, Flag, Integer, List};
 use crate::protocol::ErrorEntry;
-use crate::tap::{SiemAnswer, TapObject, VIEW_BUDGET};
+use crate::tap::{CostedView, SiemAnswer, TapObject, VIEW_BUDGET};
 use foldhash::HashSet;
 
 /// Search Events, as the registry lists it.
@@ -296,42 +297,54 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let intervals = plan.intervals();
     // Calls spent are the requests actually sent, retries included: each one counts.
     let sent_before = ctx.http_requests.load(Ordering::Relaxed);
+    // What the tables, the insight and the entities read of each event is made as its answer
+    // arrives, off the runtime thread, while other calls wait on the network; within a budget
+    // of its own, so that views made ahead and views made after stay bounded.
+    let ahead = Arc::new(AtomicUsize::new(VIEW_BUDGET));
     // Up to max_concurrency calls in flight, answers taken in order, newest interval first;
     // leaving the loop drops the rest, so no further call starts.
     let mut answers = Box::pin(in_order(
         intervals.iter().map(|interval| {
-            let plan = &plan;
+            let (plan, ahead) = (&plan, Arc::clone(&ahead));
             async move {
-                let answer = match client
+                // The call's slot is free once the body is in: reading it goes on off the
+                // runtime thread while the next call is made.
+                let answer = client
                     .siem(plan.endpoint, interval, &plan.statuses, &plan.types)
                     .await
-                {
-                    Ok(body) => {
+                    .map(|body| {
                         let (kinds, hunt) = (plan.kinds.clone(), plan.hunt.clone());
-                        ctx.off_thread(move || split_answer(body, &kinds, &hunt))
-                            .await
-                    }
-                    Err(e) => Err(e),
-                };
+                        ctx.started_off_thread(move || split_answer(body, &kinds, &hunt, &ahead))
+                    });
                 (interval, answer)
             }
         }),
         ctx.config.max_concurrency,
     ));
 
-    let mut events: Vec<(String, TapObject)> = Vec::new();
+    let mut events: Vec<(String, TapObject, Option<CostedView>)> = Vec::new();
     let mut seen = HashSet::default();
     let mut errors: Vec<ErrorEntry> = Vec::new();
     let mut failures: Vec<Error> = Vec::new();
     let mut answered = 0usize;
     let mut stopped_early = false;
     while let Some((interval, answer)) = answers.next().await {
+        let answer = match answer {
+            Ok(reading) => reading.await,
+            Err(e) => Err(e),
+        };
         match answer {
             Ok(fetched) => {
                 answered += 1;
-                for Fetched { key, time, event } in fetched {
+                for Fetched {
+                    key,
+                    time,
+                    event,
+                    view,
+                } in fetched
+                {
                     if seen.insert(key) {
-                        events.push((time, event));
+                        events.push((time, event, view));
                     }
                 }
             }
@@ -360,23 +373,34 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     // Newest first: the ISO-8601 times TAP sends sort as text.
     events.sort_by(|a, b| b.0.cmp(&a.0));
     events.truncate(plan.max);
-    let events: Vec<TapObject> = events.into_iter().map(|(_, event)| event).collect();
-    // What the tables, the insight and the entities read of each event, within one budget.
+    // The views within one budget, in this order: one made ahead where the budget left covers
+    // it (then it is the view `view_within` makes), else made now.
     let mut budget = VIEW_BUDGET;
-    let views: Vec<Map<String, Value>> = events
-        .iter()
-        .map(|event| event.view_within(&VIEWED, &mut budget))
+    let mut views: Vec<Map<String, Value>> = Vec::with_capacity(events.len());
+    let events: Vec<TapObject> = events
+        .into_iter()
+        .map(|(_, event, ahead)| {
+            views.push(match ahead {
+                Some(ahead) if ahead.needs <= budget => {
+                    budget -= ahead.takes;
+                    ahead.view
+                }
+                _ => event.view_within(&VIEWED, &mut budget),
+            });
+            event
+        })
         .collect();
     let calls = (ctx.http_requests.load(Ordering::Relaxed) - sent_before) as usize;
     Ok(outcome(&plan, events, views, errors, calls, stopped_early))
 }
 
-/// One event of an answer: as TAP sent it (tagged with its kind), what de-duplicates it, and
-/// its time.
+/// One event of an answer: as TAP sent it (tagged with its kind), what de-duplicates it, its
+/// time, and its view when the budget of views made ahead allowed one.
 struct Fetched {
     key: String,
     time: String,
     event: TapObject,
+    view: Option<CostedView>,
 }
 
 /// The members of an event the tables, the insight and the entities read.
@@ -404,7 +428,12 @@ const VIEWED: [&str; 19] = [
 
 /// The events of an answer that pass the hunting filters, each kind's list in turn; CPU work for
 /// a big answer, run off the runtime thread.
-fn split_answer(mut answer: SiemAnswer, kinds: &[Kind], hunt: &Hunt) -> Vec<Fetched> {
+fn split_answer(
+    mut answer: SiemAnswer,
+    kinds: &[Kind],
+    hunt: &Hunt,
+    ahead: &AtomicUsize,
+) -> Vec<Fetched> {
     let mut out = Vec::new();
     for kind in kinds {
         for mut event in answer.take(kind.body_key()) {
@@ -414,7 +443,13 @@ fn split_answer(mut answer: SiemAnswer, kinds: &[Kind], hunt: &Hunt) -> Vec<Fetc
             let key = dedup_key(kind.name(), &event);
             let time = event.text_of(&["clickTime", "messageTime", "threatTime"]);
             event.insert("event_type", &kind.name());
-            out.push(Fetched { key, time, event });
+            let view = event.view_costed(&VIEWED, ahead);
+            out.push(Fetched {
+                key,
+                time,
+                event,
+                view,
+            });
         }
     }
     out
