@@ -365,15 +365,30 @@ class Stub(ThreadingHTTPServer):
         return cached
 
     def make_siem_body(self, interval):
-        start = interval.split("/")[0]
+        start = interval.split("/")[0]  # e.g. 2026-11-30T10:00:00Z
         body = {kind: [] for kind in SIEM_KINDS}
         body["queryEndTime"] = interval.split("/")[-1]
         for i in range(50):
             kind = SIEM_KINDS[i % 4]
+            # A week's variety: every click on a URL of its own, people from a pool of 300
+            # recipients and 100 senders, threats from a pool of 60.
+            n = int(start[8:10]) * 24 * 50 + int(start[11:13]) * 50 + i
+            person = lambda k, pool: "user%03d@pharmtech.zz" % ((k * 7919) % pool)
             event = dict(self.click if kind.startswith("clicks") else self.message)
             event["id"] = "%s-%02d" % (start, i)
             when = "%s:%02d.000Z" % (start[:16], i)
-            event["clickTime" if kind.startswith("clicks") else "messageTime"] = when
+            threat = "%064x" % ((n * 104729) % 60)
+            if kind.startswith("clicks"):
+                event["clickTime"] = when
+                event["url"] = "http://badguy.zz/%s/%02d" % (start[:13], i)
+                event["recipient"] = person(n, 300)
+                event["threatID"] = threat
+            else:
+                event["messageTime"] = when
+                event["recipient"] = [person(n, 300), person(n + 1, 300)]
+                event["sender"] = "sender%03d@evil.zz" % (n % 100)
+                event["threatsInfoMap"] = [dict(t, threatID=threat, threat=threat)
+                                           for t in event["threatsInfoMap"]]
             event["threatStatus"] = "active"
             body[kind].append(event)
         return json.dumps(body).encode()

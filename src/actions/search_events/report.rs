@@ -1,6 +1,9 @@
 //! What Search Events reports from the events it fetched: the message, the JSON result, the table,
 //! the insight and the entities.
 
+use std::collections::hash_map::Entry;
+
+use foldhash::HashMap;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -263,8 +266,11 @@ fn insight(events: &[Map<String, Value>]) -> Option<Insight> {
 /// DestinationURL per click URL, USERUNIQNAME per recipient and sender, THREATSIGNATURE per
 /// threat id; distinct, with the earliest event time as `first_seen`.
 fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
-    // (identifier, type, role, first seen, suspicious)
+    // (identifier, type, role, first seen, suspicious), in the order first met
     let mut found: Vec<(String, &'static str, Option<&'static str>, String, bool)> = Vec::new();
+    // Where each (type, lower-cased identifier) is in `found`: a week of events can name
+    // thousands of distinct URLs and people, and a search of the list for each was quadratic.
+    let mut index: HashMap<(&'static str, String), usize> = HashMap::default();
     let mut add = |identifier: String,
                    entity_type: &'static str,
                    role: Option<&'static str>,
@@ -273,18 +279,18 @@ fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
         if identifier.is_empty() {
             return;
         }
-        let key = identifier.to_lowercase();
-        match found
-            .iter_mut()
-            .find(|(id, t, ..)| *t == entity_type && id.to_lowercase() == key)
-        {
-            Some(entry) => {
+        match index.entry((entity_type, identifier.to_lowercase())) {
+            Entry::Occupied(at) => {
+                let entry = &mut found[*at.get()];
                 if time < entry.3.as_str() && !time.is_empty() {
                     entry.3 = time.to_owned();
                 }
                 entry.4 |= suspicious;
             }
-            None => found.push((identifier, entity_type, role, time.to_owned(), suspicious)),
+            Entry::Vacant(slot) => {
+                slot.insert(found.len());
+                found.push((identifier, entity_type, role, time.to_owned(), suspicious));
+            }
         }
     };
     for e in events {
