@@ -390,6 +390,31 @@ impl<'de> Deserialize<'de> for SiemAnswer {
     }
 }
 
+/// The visits of a JSON scalar (null, a boolean, a number, a string) for a visitor that looks for
+/// something else: each is `$none`.
+macro_rules! none_for_scalars {
+    ($none:expr) => {
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+}
+
 /// A list of events: the objects of an array; anything else is none.
 struct Events(Vec<TapObject>);
 
@@ -412,24 +437,7 @@ impl<'de> Deserialize<'de> for Events {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Ok(Events(Vec::new()))
             }
-            fn visit_unit<E>(self) -> Result<Events, E> {
-                Ok(Events(Vec::new()))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Events, E> {
-                Ok(Events(Vec::new()))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Events, E> {
-                Ok(Events(Vec::new()))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Events, E> {
-                Ok(Events(Vec::new()))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Events, E> {
-                Ok(Events(Vec::new()))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Events, E> {
-                Ok(Events(Vec::new()))
-            }
+            none_for_scalars!(Events(Vec::new()));
         }
         d.deserialize_any(List)
     }
@@ -454,24 +462,7 @@ impl<'de> Deserialize<'de> for Event {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Event(None))
             }
-            fn visit_unit<E>(self) -> Result<Event, E> {
-                Ok(Event(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Event, E> {
-                Ok(Event(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Event, E> {
-                Ok(Event(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Event, E> {
-                Ok(Event(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Event, E> {
-                Ok(Event(None))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Event, E> {
-                Ok(Event(None))
-            }
+            none_for_scalars!(Event(None));
         }
         d.deserialize_any(One)
     }
@@ -541,6 +532,29 @@ mod tests {
         let short = AtomicUsize::new(ahead.needs - 1);
         assert!(o.view_costed(&names, &short).is_none());
         assert_eq!(short.load(Ordering::Relaxed), ahead.needs - 1);
+    }
+
+    #[test]
+    fn siem_answers_keep_the_objects_of_their_lists() {
+        let text = |events: Vec<TapObject>| serde_json::to_string(&events).unwrap();
+        let mut answer: SiemAnswer = serde_json::from_str(
+            r#"{"queryEndTime": "t", "ClicksPermitted": [{"id": "loose"}],
+                "clicksPermitted": [{"id": 1}, 2, null, [3], {"id": "x\"y"}],
+                "clicksPermitted": [{"id": "second"}], "clicksBlocked": {"id": 4},
+                "MESSAGESDELIVERED": [{"id": 5}], "messagesBlocked": null, "other": [{}]}"#,
+        )
+        .unwrap();
+        // The exact key wins, its first time; other values than objects are passed over.
+        assert_eq!(
+            text(answer.take("clicksPermitted")),
+            r#"[{"id":1},{"id":"x\"y"}]"#
+        );
+        assert_eq!(text(answer.take("clicksBlocked")), "[]");
+        assert_eq!(text(answer.take("messagesDelivered")), r#"[{"id":5}]"#);
+        assert_eq!(text(answer.take("messagesBlocked")), "[]");
+        assert_eq!(text(answer.take("clicksPermitted")), "[]", "taken already");
+        assert!(serde_json::from_str::<SiemAnswer>("[1]").is_err());
+        assert!(serde_json::from_str::<SiemAnswer>(r#"{"clicksPermitted": [{]}"#).is_err());
     }
 
     #[test]
