@@ -404,7 +404,7 @@ struct Fetched {
 }
 
 /// The members of an event the tables, the insight and the entities read.
-const VIEWED: [&str; 19] = [
+const VIEWED: [&str; 17] = [
     "event_type",
     "recipient",
     "url",
@@ -422,8 +422,6 @@ const VIEWED: [&str; 19] = [
     "clickTime",
     "messageTime",
     "threatTime",
-    "id",
-    "GUID",
 ];
 
 /// The events of an answer that pass the hunting filters, each kind's list in turn; CPU work for
