@@ -150,46 +150,6 @@ impl RequestSlots {
     }
 }
 
-/// The outputs of `calls`, in their order, with up to `concurrency` running at a time.
-///
-/// Unlike `buffered`, a call that finished before an earlier one frees its slot for the next:
-/// one slow answer holds back what is handed on, not what is started. Calls run at most
-/// `2 × concurrency` ahead of the one awaited, so that stopping early (dropping the stream)
-/// wastes few; no call starts once the stream is dropped.
-pub(crate) fn in_order<'a, T: 'a>(
-    calls: impl Iterator<Item = impl Future<Output = T> + 'a> + 'a,
-    concurrency: usize,
-) -> impl futures_util::Stream<Item = T> + 'a {
-    use futures_util::stream::{self, FuturesUnordered, StreamExt};
-    let concurrency = concurrency.max(1);
-    let state = (
-        calls,
-        FuturesUnordered::new(),
-        std::collections::BTreeMap::new(),
-        0usize,
-        0usize,
-    );
-    stream::unfold(
-        state,
-        move |(mut calls, mut running, mut done, mut started, mut handed)| async move {
-            loop {
-                while running.len() < concurrency && started < handed + 2 * concurrency {
-                    let Some(call) = calls.next() else { break };
-                    let at = started;
-                    running.push(async move { (at, call.await) });
-                    started += 1;
-                }
-                if let Some(output) = done.remove(&handed) {
-                    handed += 1;
-                    return Some((output, (calls, running, done, started, handed)));
-                }
-                let (at, output) = running.next().await?;
-                done.insert(at, output);
-            }
-        },
-    )
-}
-
 /// The error that fails a whole per-item action, if any: rejected credentials anywhere, or no item
 /// that got through to TAP at all (every one a connection failure or timeout).
 pub(crate) fn fatal_error<'a>(
@@ -480,51 +440,6 @@ pub(crate) fn failure_message(display_name: Option<&str>, error: &Error) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn in_order_hands_on_in_order_and_refills_slots_out_of_turn() {
-        use futures_util::StreamExt;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use std::time::Duration;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        // Call 0 is slow; the others quick. With `buffered(2)` call 2 would wait for call 0.
-        let (running, most, started) = (
-            AtomicUsize::new(0),
-            AtomicUsize::new(0),
-            AtomicUsize::new(0),
-        );
-        let calls = (0..8u64).map(|i| {
-            let (running, most, started) = (&running, &most, &started);
-            async move {
-                started.fetch_add(1, Ordering::SeqCst);
-                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                most.fetch_max(now, Ordering::SeqCst);
-                let wait = if i == 0 { 50 } else { 5 };
-                tokio::time::sleep(Duration::from_millis(wait)).await;
-                running.fetch_sub(1, Ordering::SeqCst);
-                i
-            }
-        });
-        let (got, started_by_first) = runtime.block_on(async {
-            let mut stream = std::pin::pin!(in_order(calls, 2));
-            let first = stream.next().await;
-            let started_by_first = started.load(Ordering::SeqCst);
-            let mut got: Vec<u64> = first.into_iter().collect();
-            got.extend(stream.collect::<Vec<_>>().await);
-            (got, started_by_first)
-        });
-        assert_eq!(got, (0..8).collect::<Vec<_>>());
-        assert_eq!(
-            most.load(Ordering::SeqCst),
-            2,
-            "never more than 2 at a time"
-        );
-        // While call 0 ran, its neighbour's slot served calls 1, 2, 3 (at most 4 ahead).
-        assert_eq!(started_by_first, 4);
-    }
 
     #[test]
     fn long_name_lists_are_counted_not_printed() {

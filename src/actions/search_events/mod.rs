@@ -6,13 +6,13 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use futures_util::StreamExt;
+use futures_util::stream::{self, StreamExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::context::{fatal_error, in_order, ActionDef, ActionInfo, Context, Outcome};
+use super::context::{fatal_error, ActionDef, ActionInfo, Context, Outcome};
 
 use crate::error::{Error, Result};
 use crate::params::parameters;
@@ -301,10 +301,12 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     // arrives, off the runtime thread, while other calls wait on the network; within a budget
     // of its own, so that views made ahead and views made after stay bounded.
     let ahead = Arc::new(AtomicUsize::new(VIEW_BUDGET));
-    // Up to max_concurrency calls in flight, answers taken in order, newest interval first;
-    // leaving the loop drops the rest, so no further call starts.
-    let mut answers = Box::pin(in_order(
-        intervals.iter().map(|interval| {
+    // `buffered` keeps up to max_concurrency calls in flight and yields them in order, newest
+    // interval first; leaving the loop drops the rest, so no further call starts. (Letting calls
+    // run further ahead of the one awaited was a few per cent faster at 50 ms latency, but
+    // spends more of the daily quota when max_events stops the run early, as it usually does.)
+    let mut answers = stream::iter(intervals.iter())
+        .map(|interval| {
             let (plan, ahead) = (&plan, Arc::clone(&ahead));
             async move {
                 // The call's slot is free once the body is in: reading it goes on off the
@@ -318,9 +320,8 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
                     });
                 (interval, answer)
             }
-        }),
-        ctx.config.max_concurrency,
-    ));
+        })
+        .buffered(ctx.config.max_concurrency);
 
     let mut events: Vec<(String, TapObject, Option<CostedView>)> = Vec::new();
     let mut seen = HashSet::default();
