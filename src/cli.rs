@@ -15,8 +15,8 @@ use crate::runner::{self, ExitStatus};
 /// (`help_names_every_environment_variable` keeps the list true.)
 const AFTER_HELP: &str = "\
 Examples:
-  proofpoint-tap --pretty < actions/examples/decode_url.json   decode links offline, no credentials
-  echo '{\"action\": \"ping\"}' | proofpoint-tap                   check the API root and credentials
+  proofpoint-tap --pretty < actions/examples/decode_url.json    decode links offline, no credentials
+  echo '{\"action\": \"ping\"}' | proofpoint-tap                    check the API root and credentials
   proofpoint-tap get_campaign < request.json                    the action named here, not in the request
   proofpoint-tap actions get_campaign                           one action's parameters, as a table
   proofpoint-tap schema request                                 the JSON Schema of a request
