@@ -108,9 +108,11 @@ pub(super) fn outcome(
     // Only when entities or enrichments are wanted: the list can hold tens of thousands of URLs.
     // New entities stay in the list, marked; the envelope writes them from there.
     let mut new_entities = Vec::new();
-    if create_entities || !by_url.is_empty() {
+    if create_entities {
         new_entities.reserve(decoded.len());
         known.reserve(decoded.len());
+    }
+    if create_entities || !by_url.is_empty() {
         for item in decoded.iter() {
             for entity in by_url.get(item.encoded_url).into_iter().flatten() {
                 let mut properties = Map::new();
@@ -123,7 +125,9 @@ pub(super) fn outcome(
                     is_suspicious: None,
                 });
             }
-            new_entities.push(create_entities && known.insert(CaseFolded::new(item.decoded_url)));
+            if create_entities {
+                new_entities.push(known.insert(CaseFolded::new(item.decoded_url)));
+            }
         }
     }
     drop(known);
