@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
 use transport::{parse_json, Transport};
 pub(crate) use types::{
-    member_of, CostedView, DecodeResponse, DecodedItem, SiemAnswer, TapObject, VIEW_BUDGET,
+    member_of, objects_of, DecodeResponse, DecodedItem, SiemAnswer, TapObject, VIEW_BUDGET,
 };
 
 /// The campaign id Ping asks for: all zeros, so TAP answers 404 after checking the credentials.

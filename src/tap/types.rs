@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -40,18 +39,6 @@ pub(crate) struct DecodedItem {
 
 /// The largest member a view parses, in bytes of JSON text.
 pub(crate) const VIEW_LIMIT: usize = 256 * 1024;
-
-/// A view made ahead of time (see [`TapObject::view_costed`]).
-#[derive(Debug)]
-pub(crate) struct CostedView {
-    /// The view.
-    pub(crate) view: Map<String, Value>,
-    /// What it draws on a budget: the bytes of JSON text it parsed.
-    pub(crate) takes: usize,
-    /// The budget under which `view_within` makes the same view: the bytes of every member it
-    /// would try.
-    pub(crate) needs: usize,
-}
 
 /// The largest member read as a single value (an id, a time), in bytes of JSON text.
 const SCALAR_LIMIT: usize = 4 * 1024;
@@ -199,6 +186,35 @@ impl TapObject {
         found.map(|(_, v)| &**v).filter(|v| v.get() != "null")
     }
 
+    /// For each group of spellings, the member [`TapObject::raw`] finds for it, in one pass over
+    /// the members: a member over [`VIEW_LIMIT`] counts as absent, as in a view.
+    pub(crate) fn pick<const N: usize>(&self, groups: &[&[&str]; N]) -> [Option<&RawValue>; N] {
+        // Per group: the exact spelling found first in the group's order, and the first member
+        // that matches in case only.
+        let mut exact: [Option<(usize, &RawValue)>; N] = [None; N];
+        let mut loose: [Option<&RawValue>; N] = [None; N];
+        for (k, v) in &self.0 {
+            if v.get().len() > VIEW_LIMIT {
+                continue;
+            }
+            for (g, names) in groups.iter().enumerate() {
+                if let Some(rank) = names.iter().position(|n| k == n) {
+                    if exact[g].is_none_or(|(best, _)| rank < best) {
+                        exact[g] = Some((rank, &**v));
+                    }
+                } else if loose[g].is_none() && names.iter().any(|n| k.eq_ignore_ascii_case(n)) {
+                    loose[g] = Some(&**v);
+                }
+            }
+        }
+        std::array::from_fn(|g| {
+            exact[g]
+                .map(|(_, v)| v)
+                .or(loose[g])
+                .filter(|v| v.get() != "null")
+        })
+    }
+
     /// The members whose names match any of `names` (in any case), parsed, under TAP's keys and in
     /// TAP's order: what the runner reads of the object, and no more.
     ///
@@ -218,33 +234,6 @@ impl TapObject {
     /// run builds from thousands of objects stay a bounded multiple of the budget.
     pub(crate) fn view_within(&self, names: &[&str], budget: &mut usize) -> Map<String, Value> {
         self.view_by(names, budget)
-    }
-
-    /// The view [`TapObject::view_within`] makes when the budget is ample, made ahead of time
-    /// (as an answer arrives, off the runtime thread), with what it draws on a budget: none when
-    /// `shared`, the budget of all views made ahead, cannot cover it. Used in place of
-    /// `view_within(names, budget)` only where `budget` is at least [`CostedView::needs`], where
-    /// the two are the same view.
-    pub(crate) fn view_costed(&self, names: &[&str], shared: &AtomicUsize) -> Option<CostedView> {
-        let needs: usize = self
-            .0
-            .iter()
-            .filter(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
-            .map(|(_, v)| v.get().len())
-            .filter(|&len| len <= VIEW_LIMIT)
-            .sum();
-        shared
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                left.checked_sub(needs)
-            })
-            .ok()?;
-        let mut left = needs;
-        let view = self.view_by(names, &mut left);
-        Some(CostedView {
-            view,
-            takes: needs - left,
-            needs,
-        })
     }
 
     fn view_by(&self, names: &[&str], budget: &mut usize) -> Map<String, Value> {
@@ -443,6 +432,14 @@ impl<'de> Deserialize<'de> for Events {
     }
 }
 
+/// The objects of the JSON list `raw` (a message's `threatsInfoMap`), each member kept raw; the
+/// other elements, or anything but a list, are none.
+pub(crate) fn objects_of(raw: &RawValue) -> Vec<TapObject> {
+    serde_json::from_str::<Events>(raw.get())
+        .map(|e| e.0)
+        .unwrap_or_default()
+}
+
 /// One element of a list of events: an object, or none.
 struct Event(Option<TapObject>);
 
@@ -511,28 +508,6 @@ pub(crate) fn member_of(raw: &RawValue, names: &[&str]) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_view_made_ahead_is_the_view_made_with_budget_to_spare() {
-        let o: TapObject = serde_json::from_str(
-            r#"{"a": "x", "B": [1, {"c": 2}], "bad": 1, "a": "second", "skip": "me"}"#,
-        )
-        .unwrap();
-        let names = ["a", "b", "bad"];
-        let shared = AtomicUsize::new(1 << 20);
-        let ahead = o.view_costed(&names, &shared).unwrap();
-        for spare in [0, 1, 100] {
-            let mut budget = ahead.needs + spare;
-            let view = o.view_within(&names, &mut budget);
-            assert_eq!(view, ahead.view);
-            assert_eq!(ahead.needs + spare - budget, ahead.takes);
-        }
-        assert_eq!(shared.load(Ordering::Relaxed), (1 << 20) - ahead.needs);
-        // Less budget than it needs: made later, by `view_within`.
-        let short = AtomicUsize::new(ahead.needs - 1);
-        assert!(o.view_costed(&names, &short).is_none());
-        assert_eq!(short.load(Ordering::Relaxed), ahead.needs - 1);
-    }
 
     #[test]
     fn siem_answers_keep_the_objects_of_their_lists() {

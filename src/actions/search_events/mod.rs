@@ -3,13 +3,12 @@
 //! the "clicks permitted" feed threat-intelligence platforms ingest, as a playbook action.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use futures_util::stream::{self, StreamExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::context::{fatal_error, ActionDef, ActionInfo, Context, Outcome};
@@ -19,8 +18,10 @@ use crate::params::parameters;
 use crate::params::time_window::{self, TimeFrame, TimeWindow};
 use crate::params::{fold_choice, Flag, Integer, List};
 use crate::protocol::ErrorEntry;
-use crate::tap::{CostedView, SiemAnswer, TapObject, VIEW_BUDGET};
+use crate::tap::{SiemAnswer, TapObject};
+use facts::{Facts, Field};
 use foldhash::HashSet;
+use serde_json::value::RawValue;
 
 /// Search Events, as the registry lists it.
 pub(crate) struct SearchEvents;
@@ -297,33 +298,31 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let intervals = plan.intervals();
     // Calls spent are the requests actually sent, retries included: each one counts.
     let sent_before = ctx.http_requests.load(Ordering::Relaxed);
-    // What the tables, the insight and the entities read of each event is made as its answer
-    // arrives, off the runtime thread, while other calls wait on the network; within a budget
-    // of its own, so that views made ahead and views made after stay bounded.
-    let ahead = Arc::new(AtomicUsize::new(VIEW_BUDGET));
     // `buffered` keeps up to max_concurrency calls in flight and yields them in order, newest
     // interval first; leaving the loop drops the rest, so no further call starts. (Letting calls
     // run further ahead of the one awaited was a few per cent faster at 50 ms latency, but
     // spends more of the daily quota when max_events stops the run early, as it usually does.)
     let mut answers = stream::iter(intervals.iter())
         .map(|interval| {
-            let (plan, ahead) = (&plan, Arc::clone(&ahead));
+            let plan = &plan;
             async move {
                 // The call's slot is free once the body is in: reading it goes on off the
-                // runtime thread while the next call is made.
+                // runtime thread while the next call is made. What the report reads of each
+                // event is read then too, and the event is written back to JSON text: one
+                // allocation per event kept for the result, not one per member.
                 let answer = client
                     .siem(plan.endpoint, interval, &plan.statuses, &plan.types)
                     .await
                     .map(|body| {
                         let (kinds, hunt) = (plan.kinds.clone(), plan.hunt.clone());
-                        ctx.started_off_thread(move || split_answer(body, &kinds, &hunt, &ahead))
+                        ctx.started_off_thread(move || split_answer(body, &kinds, &hunt))
                     });
                 (interval, answer)
             }
         })
         .buffered(ctx.config.max_concurrency);
 
-    let mut events: Vec<(String, TapObject, Option<CostedView>)> = Vec::new();
+    let mut events: Vec<(Box<RawValue>, Facts)> = Vec::new();
     let mut seen = HashSet::default();
     let mut errors: Vec<ErrorEntry> = Vec::new();
     let mut failures: Vec<Error> = Vec::new();
@@ -337,15 +336,9 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         match answer {
             Ok(fetched) => {
                 answered += 1;
-                for Fetched {
-                    key,
-                    time,
-                    event,
-                    view,
-                } in fetched
-                {
+                for Fetched { key, event, facts } in fetched {
                     if seen.insert(key) {
-                        events.push((time, event, view));
+                        events.push((event, facts));
                     }
                 }
             }
@@ -372,67 +365,24 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         return Err(Error::new(e.code, e.message.clone()));
     }
     // Newest first: the ISO-8601 times TAP sends sort as text.
-    events.sort_by(|a, b| b.0.cmp(&a.0));
+    events.sort_by(|a, b| b.1.get(Field::Time).cmp(a.1.get(Field::Time)));
     events.truncate(plan.max);
-    // The views within one budget, in this order: one made ahead where the budget left covers
-    // it (then it is the view `view_within` makes), else made now.
-    let mut budget = VIEW_BUDGET;
-    let mut views: Vec<Map<String, Value>> = Vec::with_capacity(events.len());
-    let events: Vec<TapObject> = events
-        .into_iter()
-        .map(|(_, event, ahead)| {
-            views.push(match ahead {
-                Some(ahead) if ahead.needs <= budget => {
-                    budget -= ahead.takes;
-                    ahead.view
-                }
-                _ => event.view_within(&VIEWED, &mut budget),
-            });
-            event
-        })
-        .collect();
+    events.shrink_to_fit();
     let calls = (ctx.http_requests.load(Ordering::Relaxed) - sent_before) as usize;
-    Ok(outcome(&plan, events, views, errors, calls, stopped_early))
+    Ok(outcome(&plan, events, errors, calls, stopped_early))
 }
 
-/// One event of an answer: as TAP sent it (tagged with its kind), what de-duplicates it, its
-/// time, and its view when the budget of views made ahead allowed one.
+/// One event of an answer: as TAP sent it (tagged with its kind) in JSON text, what
+/// de-duplicates it, and what the report reads of it.
 struct Fetched {
     key: String,
-    time: String,
-    event: TapObject,
-    view: Option<CostedView>,
+    event: Box<RawValue>,
+    facts: Facts,
 }
-
-/// The members of an event the tables, the insight and the entities read.
-const VIEWED: [&str; 17] = [
-    "event_type",
-    "recipient",
-    "url",
-    "sender",
-    "threatsInfoMap",
-    "subject",
-    "classification",
-    "threatID",
-    "threatId",
-    "threatStatus",
-    "quarantineFolder",
-    "clickIP",
-    "campaignId",
-    "campaignID",
-    "clickTime",
-    "messageTime",
-    "threatTime",
-];
 
 /// The events of an answer that pass the hunting filters, each kind's list in turn; CPU work for
 /// a big answer, run off the runtime thread.
-fn split_answer(
-    mut answer: SiemAnswer,
-    kinds: &[Kind],
-    hunt: &Hunt,
-    ahead: &AtomicUsize,
-) -> Vec<Fetched> {
+fn split_answer(mut answer: SiemAnswer, kinds: &[Kind], hunt: &Hunt) -> Vec<Fetched> {
     let mut out = Vec::new();
     for kind in kinds {
         for mut event in answer.take(kind.body_key()) {
@@ -440,15 +390,13 @@ fn split_answer(
                 continue;
             }
             let key = dedup_key(kind.name(), &event);
-            let time = event.text_of(&["clickTime", "messageTime", "threatTime"]);
             event.insert("event_type", &kind.name());
-            let view = event.view_costed(&VIEWED, ahead);
-            out.push(Fetched {
-                key,
-                time,
-                event,
-                view,
-            });
+            let facts = Facts::of(&event, kind.name());
+            // The text `serde_json` writes for the event in the result, made now.
+            let Ok(event) = serde_json::value::to_raw_value(&event) else {
+                continue;
+            };
+            out.push(Fetched { key, event, facts });
         }
     }
     out
@@ -469,6 +417,7 @@ fn dedup_key(kind: &str, event: &TapObject) -> String {
     }
 }
 
+mod facts;
 mod hunt;
 mod report;
 use hunt::{Hunt, HuntParams};

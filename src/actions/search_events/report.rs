@@ -5,58 +5,25 @@ use std::collections::hash_map::Entry;
 
 use foldhash::HashMap;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::value::RawValue;
+use serde_json::{json, Map};
 
+use super::facts::{Facts, Field};
 use super::Plan;
 use crate::actions::context::Outcome;
-use crate::actions::tap_fields::{field, html_escape, names, text};
-use crate::actions::verdict::{is_malicious_threat, Severity};
+use crate::actions::tap_fields::html_escape;
+use crate::actions::verdict::Severity;
 use crate::params::time_window;
 use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, StreamedJson, Table};
-use crate::tap::TapObject;
-
-fn event_time(event: &Map<String, Value>) -> String {
-    text(field(event, &["clickTime", "messageTime", "threatTime"]))
-}
-
-/// Whether an event concerns a malicious threat (SPEC §4.10): its own classification and status
-/// (a click), or any of its message's threats.
-fn is_malicious(event: &Map<String, Value>) -> bool {
-    let judged = |o: &Map<String, Value>| {
-        is_malicious_threat(
-            &text(field(o, &["classification"])),
-            &text(field(o, &["threatStatus"])),
-        )
-    };
-    if judged(event) {
-        return true;
-    }
-    match field(event, &["threatsInfoMap"]) {
-        Some(Value::Array(threats)) => threats.iter().filter_map(Value::as_object).any(judged),
-        _ => false,
-    }
-}
-
-/// Whether someone met what the event concerns: a permitted click, a delivered message.
-fn is_exposure(event: &Map<String, Value>) -> bool {
-    matches!(
-        kind_of(event).as_str(),
-        "clicks_permitted" | "messages_delivered"
-    )
-}
-
-fn kind_of(event: &Map<String, Value>) -> String {
-    text(event.get("event_type"))
-}
 
 pub(super) fn outcome(
     plan: &Plan,
-    raw_events: Vec<TapObject>,
-    events: Vec<Map<String, Value>>,
+    fetched: Vec<(Box<RawValue>, Facts)>,
     errors: Vec<ErrorEntry>,
     calls: usize,
     stopped_early: bool,
 ) -> Outcome {
+    let (raw_events, events): (Vec<Box<RawValue>>, Vec<Facts>) = fetched.into_iter().unzip();
     let between = format!(
         "between {} and {}",
         time_window::format(plan.start),
@@ -71,7 +38,7 @@ pub(super) fn outcome(
         .kinds
         .iter()
         .map(|k| {
-            let n = events.iter().filter(|e| kind_of(e) == k.name()).count();
+            let n = events.iter().filter(|e| e.kind == k.name()).count();
             format!("{}: {n}", k.name().replace('_', " "))
         })
         .collect();
@@ -100,14 +67,14 @@ pub(super) fn outcome(
         message.push_str("\nOnly the events that pass the hunting filters are counted and listed.");
     }
 
-    let clicks: Vec<&Map<String, Value>> = events
-        .iter()
-        .filter(|e| kind_of(e).starts_with("clicks"))
-        .collect();
-    let messages: Vec<&Map<String, Value>> = events
-        .iter()
-        .filter(|e| kind_of(e).starts_with("messages"))
-        .collect();
+    let insights = insight(&events).into_iter().collect();
+    let entities = if plan.entities {
+        entities(&events)
+    } else {
+        Vec::new()
+    };
+    let found = !events.is_empty();
+    let (clicks, messages): (Vec<&Facts>, Vec<&Facts>) = events.iter().partition(|e| e.is_click());
     let mut tables = Vec::new();
     if !clicks.is_empty() {
         tables.push(Table {
@@ -128,14 +95,14 @@ pub(super) fn outcome(
                 .iter()
                 .map(|e| {
                     vec![
-                        event_time(e),
-                        kind_of(e),
-                        text(field(e, &["recipient"])),
-                        text(field(e, &["url"])),
-                        text(field(e, &["classification"])),
-                        text(field(e, &["threatStatus"])),
-                        text(field(e, &["clickIP"])),
-                        text(field(e, &["campaignId", "campaignID"])),
+                        e.get(Field::Time).to_owned(),
+                        e.kind.to_owned(),
+                        e.recipients_text(),
+                        e.get(Field::Url).to_owned(),
+                        e.get(Field::Classification).to_owned(),
+                        e.get(Field::ThreatStatus).to_owned(),
+                        e.get(Field::ClickIp).to_owned(),
+                        e.get(Field::Campaign).to_owned(),
                     ]
                 })
                 .collect(),
@@ -159,40 +126,23 @@ pub(super) fn outcome(
             rows: messages
                 .iter()
                 .map(|e| {
-                    let threats: Vec<&Map<String, Value>> = match field(e, &["threatsInfoMap"]) {
-                        Some(Value::Array(t)) => t.iter().filter_map(Value::as_object).collect(),
-                        _ => Vec::new(),
-                    };
-                    let mut classes: Vec<String> = threats
-                        .iter()
-                        .map(|t| text(field(t, &["classification"])))
-                        .collect();
+                    let mut classes: Vec<&str> = e.threats().map(|t| t.classification).collect();
                     classes.dedup();
+                    let threats: Vec<&str> = e.threats().map(|t| t.threat).collect();
                     vec![
-                        event_time(e),
-                        kind_of(e),
-                        text(field(e, &["sender"])),
-                        names(field(e, &["recipient"])).join(", "),
-                        text(field(e, &["subject"])),
-                        threats
-                            .iter()
-                            .map(|t| text(field(t, &["threat"])))
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        e.get(Field::Time).to_owned(),
+                        e.kind.to_owned(),
+                        e.get(Field::Sender).to_owned(),
+                        e.recipients_text(),
+                        e.get(Field::Subject).to_owned(),
+                        threats.join(", "),
                         classes.join(", "),
-                        text(field(e, &["quarantineFolder"])),
+                        e.get(Field::Quarantine).to_owned(),
                     ]
                 })
                 .collect(),
         });
     }
-    let insights = insight(&events).into_iter().collect();
-    let entities = if plan.entities {
-        entities(&events)
-    } else {
-        Vec::new()
-    };
-    let found = !events.is_empty();
     Outcome {
         json_result: events_result(
             raw_events,
@@ -208,8 +158,8 @@ pub(super) fn outcome(
 
 /// One insight when anything malicious turned up: who clicked what, and which malicious messages
 /// reached whom. Every TAP string is escaped.
-fn insight(events: &[Map<String, Value>]) -> Option<Insight> {
-    let malicious: Vec<&Map<String, Value>> = events.iter().filter(|e| is_malicious(e)).collect();
+fn insight(events: &[Facts]) -> Option<Insight> {
+    let malicious: Vec<&Facts> = events.iter().filter(|e| e.is_malicious()).collect();
     if malicious.is_empty() {
         return None;
     }
@@ -219,32 +169,31 @@ fn insight(events: &[Map<String, Value>]) -> Option<Insight> {
         if malicious.len() == 1 { "" } else { "s" }
     );
     for e in malicious.iter().take(50) {
-        let kind = kind_of(e);
-        let line = if kind.starts_with("clicks") {
+        let line = if e.is_click() {
             format!(
                 "{} {} {} at {} ({})",
-                text(field(e, &["recipient"])),
-                if kind == "clicks_permitted" {
+                e.recipients_text(),
+                if e.kind == "clicks_permitted" {
                     "clicked"
                 } else {
                     "was blocked from"
                 },
-                text(field(e, &["url"])),
-                event_time(e),
-                text(field(e, &["classification"]))
+                e.get(Field::Url),
+                e.get(Field::Time),
+                e.get(Field::Classification)
             )
         } else {
             format!(
                 "\"{}\" from {} to {} {} at {}",
-                text(field(e, &["subject"])),
-                text(field(e, &["sender"])),
-                names(field(e, &["recipient"])).join(", "),
-                if kind == "messages_delivered" {
+                e.get(Field::Subject),
+                e.get(Field::Sender),
+                e.recipients_text(),
+                if e.kind == "messages_delivered" {
                     "was delivered"
                 } else {
                     "was blocked"
                 },
-                event_time(e)
+                e.get(Field::Time)
             )
         };
         html.push_str(&format!("<li>{}</li>", html_escape(&line)));
@@ -258,23 +207,23 @@ fn insight(events: &[Map<String, Value>]) -> Option<Insight> {
     }
     let mut insight = Insight::general_html("ProofPoint TAP: malicious clicks and messages", html);
     // Critical when someone was exposed: a permitted click, a delivered message.
-    let exposed = malicious.iter().any(|e| is_exposure(e));
+    let exposed = malicious.iter().any(|e| e.is_exposure());
     insight.severity = Severity::of(true, exposed).as_str().into();
     Some(insight)
 }
 
 /// DestinationURL per click URL, USERUNIQNAME per recipient and sender, THREATSIGNATURE per
 /// threat id; distinct, with the earliest event time as `first_seen`.
-fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
+fn entities<'a>(events: &'a [Facts]) -> Vec<Entity> {
     // (identifier, type, role, first seen, suspicious), in the order first met
-    let mut found: Vec<(String, &'static str, Option<&'static str>, String, bool)> = Vec::new();
+    let mut found: Vec<(&'a str, &'static str, Option<&'static str>, &'a str, bool)> = Vec::new();
     // Where each (type, lower-cased identifier) is in `found`: a week of events can name
     // thousands of distinct URLs and people, and a search of the list for each was quadratic.
     let mut index: HashMap<(&'static str, String), usize> = HashMap::default();
-    let mut add = |identifier: String,
+    let mut add = |identifier: &'a str,
                    entity_type: &'static str,
                    role: Option<&'static str>,
-                   time: &str,
+                   time: &'a str,
                    suspicious: bool| {
         if identifier.is_empty() {
             return;
@@ -282,62 +231,44 @@ fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
         match index.entry((entity_type, identifier.to_lowercase())) {
             Entry::Occupied(at) => {
                 let entry = &mut found[*at.get()];
-                if time < entry.3.as_str() && !time.is_empty() {
-                    entry.3 = time.to_owned();
+                if time < entry.3 && !time.is_empty() {
+                    entry.3 = time;
                 }
                 entry.4 |= suspicious;
             }
             Entry::Vacant(slot) => {
                 slot.insert(found.len());
-                found.push((identifier, entity_type, role, time.to_owned(), suspicious));
+                found.push((identifier, entity_type, role, time, suspicious));
             }
         }
     };
     for e in events {
-        let time = event_time(e);
-        let malicious = is_malicious(e);
-        if kind_of(e).starts_with("clicks") {
-            add(
-                text(field(e, &["url"])),
-                "DestinationURL",
-                None,
-                &time,
-                malicious,
-            );
+        let time = e.get(Field::Time);
+        let malicious = e.is_malicious();
+        if e.is_click() {
+            add(e.get(Field::Url), "DestinationURL", None, time, malicious);
         }
         // A recipient is suspicious when they met the threat: clicked it, or got the message.
-        for recipient in names(field(e, &["recipient"])) {
-            let exposed = malicious && is_exposure(e);
-            add(recipient, "USERUNIQNAME", Some("recipient"), &time, exposed);
+        for recipient in e.recipients() {
+            let exposed = malicious && e.is_exposure();
+            add(recipient, "USERUNIQNAME", Some("recipient"), time, exposed);
         }
         add(
-            text(field(e, &["sender"])),
+            e.get(Field::Sender),
             "USERUNIQNAME",
             Some("sender"),
-            &time,
+            time,
             false,
         );
         add(
-            text(field(e, &["threatID", "threatId"])),
+            e.get(Field::ThreatId),
             "THREATSIGNATURE",
             None,
-            &time,
+            time,
             malicious,
         );
-        if let Some(Value::Array(threats)) = field(e, &["threatsInfoMap"]) {
-            for t in threats.iter().filter_map(Value::as_object) {
-                let threat_malicious = is_malicious_threat(
-                    &text(field(t, &["classification"])),
-                    &text(field(t, &["threatStatus"])),
-                );
-                add(
-                    text(field(t, &["threatID", "threatId"])),
-                    "THREATSIGNATURE",
-                    None,
-                    &time,
-                    threat_malicious,
-                );
-            }
+        for t in e.threats() {
+            add(t.threat_id, "THREATSIGNATURE", None, time, t.is_malicious());
         }
     }
     found
@@ -348,7 +279,7 @@ fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
                 extra.insert("role".into(), json!(role));
             }
             extra.insert("first_seen".into(), json!(first_seen));
-            let mut entity = Entity::new(identifier, entity_type, extra);
+            let mut entity = Entity::new(identifier.to_owned(), entity_type, extra);
             entity.is_suspicious = suspicious;
             entity
         })
@@ -358,17 +289,20 @@ fn entities(events: &[Map<String, Value>]) -> Vec<Entity> {
 /// `{"events": [...]}`, the events as TAP sent them, each with its `event_type`; with
 /// `"complete": false` and the reason when some were not fetched (SPEC §4.12). Written straight
 /// into the envelope: a week of events is tens of MiB.
-fn events_result(events: Vec<TapObject>, incomplete: Option<&'static str>) -> Option<JsonResult> {
+fn events_result(
+    events: Vec<Box<RawValue>>,
+    incomplete: Option<&'static str>,
+) -> Option<JsonResult> {
     #[derive(Debug)]
     struct Result {
-        events: Vec<TapObject>,
+        events: Vec<Box<RawValue>>,
         incomplete: Option<&'static str>,
     }
     impl StreamedJson for Result {
         fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
             #[derive(Serialize)]
             struct Events<'a> {
-                events: &'a [TapObject],
+                events: &'a [Box<RawValue>],
                 #[serde(skip_serializing_if = "Option::is_none")]
                 complete: Option<bool>,
                 #[serde(skip_serializing_if = "Option::is_none")]
