@@ -3,8 +3,7 @@
 
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 /// Escapes the five HTML-significant characters, so that TAP text renders as text.
@@ -32,9 +31,21 @@ fn is_control_or_bidi(c: char) -> bool {
         | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether `text` may hold what [`is_control_or_bidi`] refuses: a byte no such character has
+/// none of (each starts with one of these in UTF-8), so most text is passed over a byte at a
+/// time rather than a character at a time.
+fn may_hold_controls(text: &str) -> bool {
+    let suspect =
+        |b: u8| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f || b == 0xc2 || b == 0xe2;
+    // Whole blocks without stopping early, which the compiler turns into vector code.
+    text.as_bytes()
+        .chunks(32)
+        .any(|block| block.iter().fold(false, |seen, &b| seen | suspect(b)))
+}
+
 /// Removes what [`is_control_or_bidi`] refuses, in place; text without any is left untouched.
 pub(crate) fn strip_controls(text: &mut String) {
-    if text.chars().any(is_control_or_bidi) {
+    if may_hold_controls(text) && text.chars().any(is_control_or_bidi) {
         text.retain(|c| !is_control_or_bidi(c));
     }
 }
@@ -103,129 +114,155 @@ pub(crate) fn names(value: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// [`text`] of a member's JSON text, read without building a tree of values first (a week of
-/// events is hundreds of thousands of them); malformed text reads as empty.
-pub(crate) fn text_of_raw(raw: &RawValue) -> String {
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    de.deserialize_any(AsText).unwrap_or_default()
-}
-
-/// [`names`] of a member's JSON text, read as [`text_of_raw`] reads.
-pub(crate) fn names_of_raw(raw: &RawValue) -> Vec<String> {
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    de.deserialize_any(AsNames).unwrap_or_default()
-}
-
-/// [`text`] as a visitor.
-struct AsText;
-
-/// One value read by [`AsText`].
-struct Text(String);
-
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(AsText).map(Text)
+/// Appends [`text`] of a member's JSON text to `out`, read without building a tree of values
+/// first (a week of events is hundreds of thousands of them); malformed text appends nothing.
+pub(crate) fn push_text_of_json(json: &str, out: &mut String) {
+    let start = out.len();
+    let mut de = serde_json::Deserializer::from_str(json);
+    if de.deserialize_any(TextInto(out)).is_err() {
+        out.truncate(start);
     }
 }
 
-impl<'de> Visitor<'de> for AsText {
-    type Value = String;
+/// Appends each of [`names`] of a member's JSON text to `out`, and where it ends to `ends`.
+pub(crate) fn push_names_of_json(json: &str, out: &mut String, ends: &mut Vec<u32>) {
+    let (start, count) = (out.len(), ends.len());
+    let mut de = serde_json::Deserializer::from_str(json);
+    if de.deserialize_any(NamesInto { out, ends }).is_err() {
+        out.truncate(start);
+        ends.truncate(count);
+    }
+}
+
+/// Where `out` ends, as kept in a list of ends.
+fn end_of(out: &str) -> u32 {
+    u32::try_from(out.len()).unwrap_or(u32::MAX)
+}
+
+/// [`text`] as a visitor appending to a text.
+struct TextInto<'a>(&'a mut String);
+
+impl<'de> DeserializeSeed<'de> for TextInto<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextInto<'_> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_unit<E>(self) -> Result<String, E> {
-        Ok(String::new())
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
     }
-    fn visit_bool<E>(self, b: bool) -> Result<String, E> {
-        Ok(b.to_string())
+    fn visit_bool<E>(self, b: bool) -> Result<(), E> {
+        self.0.push_str(if b { "true" } else { "false" });
+        Ok(())
     }
     // Numbers printed as `serde_json` prints them, as `text` does.
-    fn visit_i64<E>(self, n: i64) -> Result<String, E> {
-        Ok(Number::from(n).to_string())
+    fn visit_i64<E>(self, n: i64) -> Result<(), E> {
+        self.0.push_str(&Number::from(n).to_string());
+        Ok(())
     }
-    fn visit_u64<E>(self, n: u64) -> Result<String, E> {
-        Ok(Number::from(n).to_string())
+    fn visit_u64<E>(self, n: u64) -> Result<(), E> {
+        self.0.push_str(&Number::from(n).to_string());
+        Ok(())
     }
-    fn visit_f64<E>(self, n: f64) -> Result<String, E> {
-        Ok(Number::from_f64(n)
-            .map(|n| n.to_string())
-            .unwrap_or_default())
+    fn visit_f64<E>(self, n: f64) -> Result<(), E> {
+        if let Some(n) = Number::from_f64(n) {
+            self.0.push_str(&n.to_string());
+        }
+        Ok(())
     }
-    fn visit_str<E>(self, s: &str) -> Result<String, E> {
-        Ok(s.to_owned())
+    fn visit_str<E>(self, s: &str) -> Result<(), E> {
+        self.0.push_str(s);
+        Ok(())
     }
-    fn visit_string<E>(self, s: String) -> Result<String, E> {
-        Ok(s)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
-        let mut joined = String::new();
-        while let Some(Text(item)) = seq.next_element()? {
-            if !item.is_empty() {
-                if !joined.is_empty() {
-                    joined.push_str(", ");
-                }
-                joined.push_str(&item);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        // The items that are not empty, joined with ", ".
+        let start = self.0.len();
+        loop {
+            let before = self.0.len();
+            if before > start {
+                self.0.push_str(", ");
+            }
+            let mark = self.0.len();
+            if seq.next_element_seed(TextInto(self.0))?.is_none() {
+                self.0.truncate(before);
+                return Ok(());
+            }
+            if self.0.len() == mark {
+                self.0.truncate(before);
             }
         }
-        Ok(joined)
     }
     // An object is rare in a field read as text: read as a value, as `text` reads it.
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<String, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-        Ok(text(Some(&value)))
+        self.0.push_str(&text(Some(&value)));
+        Ok(())
     }
 }
 
-/// [`names`] as a visitor.
-struct AsNames;
+/// [`names`] as a visitor appending to a text and a list of ends.
+struct NamesInto<'a> {
+    out: &'a mut String,
+    ends: &'a mut Vec<u32>,
+}
 
-impl AsNames {
-    fn one(text: String) -> Vec<String> {
-        if text.is_empty() {
-            Vec::new()
-        } else {
-            vec![text]
+impl NamesInto<'_> {
+    /// Ends the name just appended, if it is not empty.
+    fn one<E>(self, start: usize) -> Result<(), E> {
+        if self.out.len() > start {
+            self.ends.push(end_of(self.out));
         }
+        Ok(())
     }
 }
 
-impl<'de> Visitor<'de> for AsNames {
-    type Value = Vec<String>;
+/// The visits of a scalar for [`NamesInto`]: the scalar's text, as one name.
+macro_rules! one_name {
+    ($($visit:ident($t:ty)),*) => {
+        $(fn $visit<E: serde::de::Error>(self, v: $t) -> Result<(), E> {
+            let start = self.out.len();
+            TextInto(self.out).$visit::<E>(v)?;
+            self.one(start)
+        })*
+    };
+}
+
+impl<'de> Visitor<'de> for NamesInto<'_> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Vec<String>, E> {
-        Ok(Vec::new())
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
     }
-    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Vec<String>, E> {
-        AsText.visit_bool(b).map(Self::one)
-    }
-    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Vec<String>, E> {
-        AsText.visit_i64(n).map(Self::one)
-    }
-    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Vec<String>, E> {
-        AsText.visit_u64(n).map(Self::one)
-    }
-    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Vec<String>, E> {
-        AsText.visit_f64(n).map(Self::one)
-    }
-    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Vec<String>, E> {
-        AsText.visit_str(s).map(Self::one)
-    }
-    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Vec<String>, E> {
-        AsText.visit_string(s).map(Self::one)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
-        let mut names = Vec::new();
-        while let Some(Text(item)) = seq.next_element()? {
-            if !item.is_empty() {
-                names.push(item);
+    one_name!(
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_u64(u64),
+        visit_f64(f64),
+        visit_str(&str)
+    );
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            let start = self.out.len();
+            if seq.next_element_seed(TextInto(self.out))?.is_none() {
+                return Ok(());
+            }
+            if self.out.len() > start {
+                self.ends.push(end_of(self.out));
             }
         }
-        Ok(names)
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<String>, A::Error> {
-        AsText.visit_map(map).map(Self::one)
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let start = self.out.len();
+        TextInto(self.out).visit_map(map)?;
+        self.one(start)
     }
 }
 
@@ -272,11 +309,15 @@ mod tests {
     proptest! {
         #[test]
         fn raw_text_reads_as_the_value_reads(value in json_value()) {
-            let json = serde_json::to_string(&value).unwrap();
-            let raw: Box<RawValue> = serde_json::from_str(&json).unwrap();
+            let json = serde_json::to_string_pretty(&value).unwrap();
             let parsed: Value = serde_json::from_str(&json).unwrap();
-            prop_assert_eq!(text_of_raw(&raw), text(Some(&parsed)));
-            prop_assert_eq!(names_of_raw(&raw), names(Some(&parsed)));
+            let mut out = "before".to_owned();
+            push_text_of_json(&json, &mut out);
+            prop_assert_eq!(&out["before".len()..], text(Some(&parsed)));
+            let (mut out, mut ends) = ("x".to_owned(), vec![1]);
+            push_names_of_json(&json, &mut out, &mut ends);
+            let read: Vec<&str> = ends.windows(2).map(|w| &out[w[0] as usize..w[1] as usize]).collect();
+            prop_assert_eq!(read, names(Some(&parsed)));
         }
     }
 
@@ -286,6 +327,15 @@ mod tests {
             html_escape("<script>alert('x')</script> & \"q\""),
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
         );
+    }
+
+    #[test]
+    fn the_byte_check_misses_no_control() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            if is_control_or_bidi(c) {
+                assert!(may_hold_controls(c.encode_utf8(&mut [0; 4])), "{c:?}");
+            }
+        }
     }
 
     #[test]

@@ -15,9 +15,11 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
-use transport::{parse_json, Transport};
+pub(crate) use transport::parse_json;
+use transport::Transport;
 pub(crate) use types::{
-    member_of, objects_of, DecodeResponse, DecodedItem, SiemAnswer, TapObject, VIEW_BUDGET,
+    member_of, objects_in, pick_in, DecodeResponse, DecodedItem, SiemAnswer, SiemEvent, TapObject,
+    VIEW_BUDGET,
 };
 
 /// The campaign id Ping asks for: all zeros, so TAP answers 404 after checking the credentials.
@@ -138,13 +140,25 @@ impl TapClient {
         statuses: &[&str],
         types: &[&str],
     ) -> Result<SiemAnswer> {
+        let body = self.siem_body(endpoint, interval, statuses, types).await?;
+        self.transport.parse(body).await
+    }
+
+    /// [`TapClient::siem`]'s body, not yet read ([`parse_json`] reads it): so that a caller can
+    /// free the call's slot before reading a big answer.
+    pub(crate) async fn siem_body(
+        &self,
+        endpoint: &[&str],
+        interval: &str,
+        statuses: &[&str],
+        types: &[&str],
+    ) -> Result<Vec<u8>> {
         let mut segments = vec!["v2", "siem"];
         segments.extend_from_slice(endpoint);
         let mut query = vec![("interval", interval), ("format", "json")];
         query.extend(statuses.iter().map(|s| ("threatStatus", *s)));
         query.extend(types.iter().map(|t| ("threatType", *t)));
-        let body = self.transport.get(&segments, &query).await?;
-        self.transport.parse(body).await
+        self.transport.get(&segments, &query).await
     }
 
     /// `POST /v2/url/decode` with `{"urls": [...]}`. Counts against the 1 800-a-day quota.

@@ -504,7 +504,14 @@ const PARSE_ELSEWHERE_BYTES: usize = 1 << 20;
 
 /// Parses a TAP body, mapping failure to `invalid_response`.
 pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| {
+    // Checked as UTF-8 once, in one pass, rather than each string and raw member on its own as
+    // it is read (a fifth of reading a week of events); text that is not UTF-8 is read as bytes,
+    // for the error that says where.
+    let parsed = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    };
+    parsed.map_err(|e| {
         Error::new(
             ErrorCode::InvalidResponse,
             format!("TAP's answer is not the JSON expected ({e})"),

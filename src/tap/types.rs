@@ -186,35 +186,6 @@ impl TapObject {
         found.map(|(_, v)| &**v).filter(|v| v.get() != "null")
     }
 
-    /// For each group of spellings, the member [`TapObject::raw`] finds for it, in one pass over
-    /// the members: a member over [`VIEW_LIMIT`] counts as absent, as in a view.
-    pub(crate) fn pick<const N: usize>(&self, groups: &[&[&str]; N]) -> [Option<&RawValue>; N] {
-        // Per group: the exact spelling found first in the group's order, and the first member
-        // that matches in case only.
-        let mut exact: [Option<(usize, &RawValue)>; N] = [None; N];
-        let mut loose: [Option<&RawValue>; N] = [None; N];
-        for (k, v) in &self.0 {
-            if v.get().len() > VIEW_LIMIT {
-                continue;
-            }
-            for (g, names) in groups.iter().enumerate() {
-                if let Some(rank) = names.iter().position(|n| k == n) {
-                    if exact[g].is_none_or(|(best, _)| rank < best) {
-                        exact[g] = Some((rank, &**v));
-                    }
-                } else if loose[g].is_none() && names.iter().any(|n| k.eq_ignore_ascii_case(n)) {
-                    loose[g] = Some(&**v);
-                }
-            }
-        }
-        std::array::from_fn(|g| {
-            exact[g]
-                .map(|(_, v)| v)
-                .or(loose[g])
-                .filter(|v| v.get() != "null")
-        })
-    }
-
     /// The members whose names match any of `names` (in any case), parsed, under TAP's keys and in
     /// TAP's order: what the runner reads of the object, and no more.
     ///
@@ -258,12 +229,7 @@ impl TapObject {
     /// A member's value as text (a string as it is, a number printed), when it is small.
     pub(crate) fn text_of(&self, names: &[&str]) -> String {
         match self.raw(names) {
-            Some(raw) if raw.get().len() <= SCALAR_LIMIT => match serde_json::from_str(raw.get()) {
-                Ok(Value::String(s)) => s,
-                Ok(Value::Number(n)) => n.to_string(),
-                Ok(Value::Bool(b)) => b.to_string(),
-                _ => String::new(),
-            },
+            Some(raw) if raw.get().len() <= SCALAR_LIMIT => scalar_text(raw.get()),
             _ => String::new(),
         }
     }
@@ -284,6 +250,17 @@ impl TapObject {
         let (_, v) = self.0.iter_mut().find(|(k, _)| k == key)?;
         let null = RawValue::from_string("null".to_owned()).ok()?;
         Some(std::mem::replace(v, null))
+    }
+}
+
+/// The JSON text of a scalar as text: a string as it is, a number or a boolean printed; anything
+/// else as empty.
+fn scalar_text(json: &str) -> String {
+    match serde_json::from_str(json) {
+        Ok(Value::String(s)) => s,
+        Ok(Value::Number(n)) => n.to_string(),
+        Ok(Value::Bool(b)) => b.to_string(),
+        _ => String::new(),
     }
 }
 
@@ -313,6 +290,220 @@ impl Serialize for TapObject {
     }
 }
 
+/// For each group of spellings, the JSON text of the member found for it among `members` (name,
+/// JSON text), as [`TapObject::raw`] finds one, in one pass: an exact spelling first, in the
+/// group's order, else the first member that differs in case only; a member over [`VIEW_LIMIT`]
+/// counts as absent, as in a view, and `null` as none.
+fn pick<'a, const N: usize>(
+    members: impl Iterator<Item = (&'a str, &'a str)>,
+    groups: &[&[&str]; N],
+) -> [Option<&'a str>; N] {
+    // Per group: the exact spelling found first in the group's order, and the first member that
+    // matches in case only.
+    let mut exact: [Option<(usize, &str)>; N] = [None; N];
+    let mut loose: [Option<&str>; N] = [None; N];
+    // The names by length, as bits of `by_len[len]` (most members match none of the names, and
+    // no name of their length): (group, rank, name) in `flat`.
+    let mut flat: [(usize, usize, &str); 64] = [(0, 0, ""); 64];
+    let mut by_len = [0u64; 64];
+    let mut count = 0;
+    for (g, names) in groups.iter().enumerate() {
+        for (rank, n) in names.iter().enumerate() {
+            assert!(
+                count < 64 && n.len() < 64,
+                "pick looks for at most 64 short names"
+            );
+            flat[count] = (g, rank, n);
+            by_len[n.len()] |= 1 << count;
+            count += 1;
+        }
+    }
+    for (k, v) in members {
+        if v.len() > VIEW_LIMIT {
+            continue;
+        }
+        let k = k.as_bytes();
+        let mut candidates = by_len.get(k.len()).copied().unwrap_or(0);
+        while candidates != 0 {
+            let (g, rank, n) = flat[candidates.trailing_zeros() as usize];
+            candidates &= candidates - 1;
+            if k == n.as_bytes() {
+                if exact[g].is_none_or(|(best, _)| rank < best) {
+                    exact[g] = Some((rank, v));
+                }
+            } else if loose[g].is_none() && k.eq_ignore_ascii_case(n.as_bytes()) {
+                loose[g] = Some(v);
+            }
+        }
+    }
+    std::array::from_fn(|g| {
+        exact[g]
+            .map(|(_, v)| v)
+            .or(loose[g])
+            .filter(|v| *v != "null")
+    })
+}
+
+/// The objects of the JSON list `json` (a message's `threatsInfoMap`), each as its members'
+/// names and JSON texts, borrowed; the other elements, or anything but a list, are none.
+pub(crate) fn objects_in(json: &str) -> Vec<Vec<(Cow<'_, str>, &str)>> {
+    struct Members<'a>(Vec<(Cow<'a, str>, &'a str)>);
+    impl<'de> Deserialize<'de> for Members<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Read;
+            impl<'de> Visitor<'de> for Read {
+                type Value = Members<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                    let mut members = Vec::new();
+                    while let Some(Name(key)) = map.next_key::<Name<'de>>()? {
+                        members.push((key, map.next_value::<&'de RawValue>()?.get()));
+                    }
+                    Ok(Members(members))
+                }
+            }
+            d.deserialize_map(Read)
+        }
+    }
+    serde_json::from_str::<Events<Members<'_>>>(json)
+        .map(|e| e.0.into_iter().map(|m| m.0).collect())
+        .unwrap_or_default()
+}
+
+/// [`pick`] over the members [`objects_in`] read.
+pub(crate) fn pick_in<'a, const N: usize>(
+    members: &'a [(Cow<'a, str>, &'a str)],
+    groups: &[&[&str]; N],
+) -> [Option<&'a str>; N] {
+    pick(members.iter().map(|(k, v)| (&**k, *v)), groups)
+}
+
+/// A SIEM event as Search Events keeps it: the JSON text `serde_json` writes for it read as a
+/// [`TapObject`] (its members as TAP sent them), made as the answer is read, with where each
+/// member's value is in it. One allocation for the event rather than one per member, and no
+/// second pass to write it out.
+#[derive(Debug, Default)]
+pub(crate) struct SiemEvent {
+    text: String,
+    /// Each member's name and where its JSON text is in `text`.
+    members: Vec<(Key, std::ops::Range<usize>)>,
+}
+
+impl SiemEvent {
+    /// The event's JSON text.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The members, as (name, JSON text).
+    fn members(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.members
+            .iter()
+            .map(|(k, at)| (&**k, self.text.get(at.clone()).unwrap_or("null")))
+    }
+
+    /// For each group of spellings, the JSON text of its member ([`pick`]).
+    pub(crate) fn pick<const N: usize>(&self, groups: &[&[&str]; N]) -> [Option<&str>; N] {
+        pick(self.members(), groups)
+    }
+
+    /// As [`TapObject::text_of`].
+    pub(crate) fn text_of(&self, names: &[&str]) -> String {
+        let exact = names
+            .iter()
+            .find_map(|n| self.members().find(|(k, _)| k == n));
+        let found = exact.or_else(|| {
+            self.members()
+                .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+        });
+        match found {
+            Some((_, raw)) if raw != "null" && raw.len() <= SCALAR_LIMIT => scalar_text(raw),
+            _ => String::new(),
+        }
+    }
+
+    /// The event as a [`TapObject`], read again from its text.
+    pub(crate) fn to_object(&self) -> TapObject {
+        serde_json::from_str(&self.text).unwrap_or_default()
+    }
+
+    /// The event's text with the member `key` set to the JSON text `value`, as
+    /// [`TapObject::insert`] sets it: in place when it exists, else at the end.
+    pub(crate) fn with(&self, key: &str, value: &str) -> Box<str> {
+        let mut out = String::with_capacity(self.text.len() + key.len() + value.len() + 4);
+        match self.members.iter().find(|(k, _)| k == key) {
+            Some((_, at)) => {
+                out.push_str(&self.text[..at.start]);
+                out.push_str(value);
+                out.push_str(&self.text[at.end..]);
+            }
+            None => {
+                out.push_str(&self.text[..self.text.len() - 1]);
+                if !self.members.is_empty() {
+                    out.push(',');
+                }
+                push_name(&mut out, key);
+                out.push_str(value);
+                out.push('}');
+            }
+        }
+        out.into_boxed_str()
+    }
+}
+
+/// `name` as a JSON string and a colon, escaped as `serde_json` escapes it.
+fn push_name(out: &mut String, name: &str) {
+    if name.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(name);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(name).unwrap_or_default());
+    }
+    out.push(':');
+}
+
+impl<'de> Deserialize<'de> for SiemEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = SiemEvent;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SiemEvent, A::Error> {
+                let mut text = String::with_capacity(1024);
+                let mut members = Vec::with_capacity(32);
+                text.push('{');
+                while let Some(Name(key)) = map.next_key::<Name<'de>>()? {
+                    let value = map.next_value::<&'de RawValue>()?.get();
+                    if !members.is_empty() {
+                        text.push(',');
+                    }
+                    let key = key_of(key);
+                    match key {
+                        // A known name needs no escaping.
+                        Cow::Borrowed(known) => {
+                            text.push('"');
+                            text.push_str(known);
+                            text.push_str("\":");
+                        }
+                        Cow::Owned(ref name) => push_name(&mut text, name),
+                    }
+                    let start = text.len();
+                    text.push_str(value);
+                    members.push((key, start..text.len()));
+                }
+                text.push('}');
+                Ok(SiemEvent { text, members })
+            }
+        }
+        d.deserialize_map(Members)
+    }
+}
+
 /// The lists of events a SIEM API answer holds, under their keys in the body.
 pub(crate) const SIEM_LISTS: [&str; 4] = [
     "clicksPermitted",
@@ -326,12 +517,12 @@ pub(crate) const SIEM_LISTS: [&str; 4] = [
 /// then each event again, tripled the work). A list is found by its key, or failing that by a key
 /// that differs in case only; a list that is not an array, and an event that is not an object,
 /// count as none. The other members (`queryEndTime`) are not kept.
-#[derive(Debug, Default)]
-pub(crate) struct SiemAnswer([Vec<TapObject>; 4]);
+#[derive(Debug)]
+pub(crate) struct SiemAnswer<E = TapObject>([Vec<E>; 4]);
 
-impl SiemAnswer {
+impl<E> SiemAnswer<E> {
     /// Takes out the events of the list `key` (one of [`SIEM_LISTS`]).
-    pub(crate) fn take(&mut self, key: &str) -> Vec<TapObject> {
+    pub(crate) fn take(&mut self, key: &str) -> Vec<E> {
         SIEM_LISTS
             .iter()
             .position(|k| *k == key)
@@ -340,18 +531,18 @@ impl SiemAnswer {
     }
 }
 
-impl<'de> Deserialize<'de> for SiemAnswer {
+impl<'de, E: Deserialize<'de>> Deserialize<'de> for SiemAnswer<E> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Lists;
-        impl<'de> Visitor<'de> for Lists {
-            type Value = SiemAnswer;
+        struct Lists<E>(std::marker::PhantomData<E>);
+        impl<'de, E: Deserialize<'de>> Visitor<'de> for Lists<E> {
+            type Value = SiemAnswer<E>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SiemAnswer, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SiemAnswer<E>, A::Error> {
                 // The first member of each exact key, else the first that differs in case only.
-                let mut exact: [Option<Vec<TapObject>>; 4] = Default::default();
-                let mut loose: [Option<Vec<TapObject>>; 4] = Default::default();
+                let mut exact: [Option<Vec<E>>; 4] = Default::default();
+                let mut loose: [Option<Vec<E>>; 4] = Default::default();
                 while let Some(Name(key)) = map.next_key::<Name<'de>>()? {
                     let slot = match SIEM_LISTS.iter().position(|k| *k == key) {
                         Some(i) => exact[i].is_none().then_some(&mut exact[i]),
@@ -362,20 +553,19 @@ impl<'de> Deserialize<'de> for SiemAnswer {
                             .map(|i| &mut loose[i]),
                     };
                     match slot {
-                        Some(slot) => *slot = Some(map.next_value::<Events>()?.0),
+                        Some(slot) => *slot = Some(map.next_value::<Events<E>>()?.0),
                         None => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
                 }
-                let mut lists: [Vec<TapObject>; 4] = Default::default();
-                for (i, list) in lists.iter_mut().enumerate() {
-                    *list = exact[i].take().or(loose[i].take()).unwrap_or_default();
-                }
+                let lists = std::array::from_fn(|i| {
+                    exact[i].take().or(loose[i].take()).unwrap_or_default()
+                });
                 Ok(SiemAnswer(lists))
             }
         }
-        d.deserialize_map(Lists)
+        d.deserialize_map(Lists(std::marker::PhantomData))
     }
 }
 
@@ -383,85 +573,77 @@ impl<'de> Deserialize<'de> for SiemAnswer {
 /// something else: each is `$none`.
 macro_rules! none_for_scalars {
     ($none:expr) => {
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        fn visit_unit<Er>(self) -> Result<Self::Value, Er> {
             Ok($none)
         }
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        fn visit_bool<Er>(self, _: bool) -> Result<Self::Value, Er> {
             Ok($none)
         }
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        fn visit_i64<Er>(self, _: i64) -> Result<Self::Value, Er> {
             Ok($none)
         }
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        fn visit_u64<Er>(self, _: u64) -> Result<Self::Value, Er> {
             Ok($none)
         }
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        fn visit_f64<Er>(self, _: f64) -> Result<Self::Value, Er> {
             Ok($none)
         }
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        fn visit_str<Er>(self, _: &str) -> Result<Self::Value, Er> {
             Ok($none)
         }
     };
 }
 
 /// A list of events: the objects of an array; anything else is none.
-struct Events(Vec<TapObject>);
+struct Events<E>(Vec<E>);
 
-impl<'de> Deserialize<'de> for Events {
+impl<'de, E: Deserialize<'de>> Deserialize<'de> for Events<E> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct List;
-        impl<'de> Visitor<'de> for List {
-            type Value = Events;
+        struct List<E>(std::marker::PhantomData<E>);
+        impl<'de, E: Deserialize<'de>> Visitor<'de> for List<E> {
+            type Value = Events<E>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a list of events")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Events, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Events<E>, A::Error> {
                 let mut events = Vec::new();
-                while let Some(event) = seq.next_element::<Event>()? {
+                while let Some(event) = seq.next_element::<Event<E>>()? {
                     events.extend(event.0);
                 }
                 Ok(Events(events))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Events, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Events<E>, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Ok(Events(Vec::new()))
             }
             none_for_scalars!(Events(Vec::new()));
         }
-        d.deserialize_any(List)
+        d.deserialize_any(List(std::marker::PhantomData))
     }
 }
 
-/// The objects of the JSON list `raw` (a message's `threatsInfoMap`), each member kept raw; the
-/// other elements, or anything but a list, are none.
-pub(crate) fn objects_of(raw: &RawValue) -> Vec<TapObject> {
-    serde_json::from_str::<Events>(raw.get())
-        .map(|e| e.0)
-        .unwrap_or_default()
-}
-
 /// One element of a list of events: an object, or none.
-struct Event(Option<TapObject>);
+struct Event<E>(Option<E>);
 
-impl<'de> Deserialize<'de> for Event {
+impl<'de, E: Deserialize<'de>> Deserialize<'de> for Event<E> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct One;
-        impl<'de> Visitor<'de> for One {
-            type Value = Event;
+        struct One<E>(std::marker::PhantomData<E>);
+        impl<'de, E: Deserialize<'de>> Visitor<'de> for One<E> {
+            type Value = Event<E>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an event")
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Event, A::Error> {
-                TapObject::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Event<E>, A::Error> {
+                E::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                     .map(|o| Event(Some(o)))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Event, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Event<E>, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Event(None))
             }
             none_for_scalars!(Event(None));
         }
-        d.deserialize_any(One)
+        d.deserialize_any(One(std::marker::PhantomData))
     }
 }
 
@@ -530,6 +712,46 @@ mod tests {
         assert_eq!(text(answer.take("clicksPermitted")), "[]", "taken already");
         assert!(serde_json::from_str::<SiemAnswer>("[1]").is_err());
         assert!(serde_json::from_str::<SiemAnswer>(r#"{"clicksPermitted": [{]}"#).is_err());
+    }
+
+    #[test]
+    fn a_siem_event_is_the_text_its_object_writes() {
+        for json in [
+            r#"{"id": "a", "GUID": "g", "url": "https://x.example/?a=1&b=\u00e9", "n": 1.50,
+                "list": [1, {"k": [true, null]}], "odd \"name\"\n": {"x": 1}, "event_type": 3,
+                "Event_Type": "kept", "event_type": "second"}"#,
+            r#"{"clickTime": "t"}"#,
+            r#"{}"#,
+        ] {
+            let object: TapObject = serde_json::from_str(json).unwrap();
+            let event: SiemEvent = serde_json::from_str(json).unwrap();
+            assert_eq!(event.text(), serde_json::to_string(&object).unwrap());
+            assert_eq!(event.text_of(&["id"]), object.text_of(&["id"]));
+            assert_eq!(event.text_of(&["guid"]), object.text_of(&["guid"]));
+            let mut tagged = object.clone();
+            tagged.insert("event_type", &"clicks_permitted");
+            assert_eq!(
+                &*event.with("event_type", r#""clicks_permitted""#),
+                serde_json::to_string(&tagged).unwrap()
+            );
+            assert_eq!(
+                serde_json::to_string(&event.to_object()).unwrap(),
+                event.text()
+            );
+        }
+        let event: SiemEvent = serde_json::from_str(
+            r#"{"URL": "loose", "threatId": "b", "threatID": "a", "x": null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            event.pick(&[&["url"], &["threatID", "threatId"], &["x"], &["none"]]),
+            [Some(r#""loose""#), Some(r#""a""#), None, None]
+        );
+        let threats = objects_in(r#"[{"threat": "t", "THREAT": "u"}, 1, [2], {"Threat": "v"}]"#);
+        assert_eq!(threats.len(), 2);
+        assert_eq!(pick_in(&threats[0], &[&["threat"]]), [Some(r#""t""#)]);
+        assert_eq!(pick_in(&threats[1], &[&["threat"]]), [Some(r#""v""#)]);
+        assert!(objects_in(r#"{"threat": "t"}"#).is_empty());
     }
 
     #[test]

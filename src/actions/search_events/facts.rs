@@ -2,9 +2,9 @@
 //! text, read once from TAP's JSON as the answer arrives. (A map of parsed values per event cost
 //! more than the rest of the run, and several times the memory of the events themselves.)
 
-use crate::actions::tap_fields::{names_of_raw, text_of_raw};
+use crate::actions::tap_fields::{push_names_of_json, push_text_of_json};
 use crate::actions::verdict::is_malicious_threat;
-use crate::tap::{objects_of, TapObject};
+use crate::tap::{objects_in, pick_in, SiemEvent};
 
 /// The fields of one event, as table text: one text of them all, one after another, and where
 /// each ends (a week is thousands of events; a string of its own for each field was most of the
@@ -77,31 +77,34 @@ pub(super) struct Threat<'a> {
 
 impl Facts {
     /// Reads `event`, an event of `kind`: a member TAP left out, or sent as `null`, is empty.
-    pub(super) fn of(event: &TapObject, kind: &'static str) -> Facts {
+    pub(super) fn of(event: &SiemEvent, kind: &'static str) -> Facts {
         let members = event.pick(&EVENT_MEMBERS);
         let mut text = String::new();
         let mut ends = Vec::with_capacity(FIELDS + 2);
-        let mut push = |part: &str| {
-            text.push_str(part);
-            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
-        };
-        for raw in &members[..FIELDS] {
-            push(&raw.map(text_of_raw).unwrap_or_default());
+        let end = |text: &String| u32::try_from(text.len()).unwrap_or(u32::MAX);
+        for json in &members[..FIELDS] {
+            if let Some(json) = json {
+                push_text_of_json(json, &mut text);
+            }
+            ends.push(end(&text));
         }
-        let recipients = members[FIELDS].map(names_of_raw).unwrap_or_default();
-        for r in &recipients {
-            push(r);
+        if let Some(json) = members[FIELDS] {
+            push_names_of_json(json, &mut text, &mut ends);
         }
-        for threat in members[FIELDS + 1].map(objects_of).unwrap_or_default() {
-            for raw in threat.pick(&THREAT_MEMBERS) {
-                push(&raw.map(text_of_raw).unwrap_or_default());
+        let recipients = ends.len() - FIELDS;
+        for threat in members[FIELDS + 1].map(objects_in).unwrap_or_default() {
+            for json in pick_in(&threat, &THREAT_MEMBERS) {
+                if let Some(json) = json {
+                    push_text_of_json(json, &mut text);
+                }
+                ends.push(end(&text));
             }
         }
         Facts {
             kind,
             text: text.into_boxed_str(),
             ends: ends.into_boxed_slice(),
-            recipients: u32::try_from(recipients.len()).unwrap_or(u32::MAX),
+            recipients: u32::try_from(recipients).unwrap_or(u32::MAX),
         }
     }
 
@@ -202,7 +205,7 @@ mod tests {
             r#"{"threatsInfoMap": {"not": "a list"}, "recipient": [], "url": ""}"#,
             r#"{}"#,
         ] {
-            let object: TapObject = serde_json::from_str(json).unwrap();
+            let object: SiemEvent = serde_json::from_str(json).unwrap();
             let values: Map<String, Value> = serde_json::from_str(json).unwrap();
             let facts = Facts::of(&object, "messages_delivered");
             let parts: Vec<&str> = (0..facts.ends.len()).map(|i| facts.part(i)).collect();
@@ -216,7 +219,7 @@ mod tests {
 
     #[test]
     fn malicious_and_exposed() {
-        let event: TapObject = serde_json::from_str(
+        let event: SiemEvent = serde_json::from_str(
             r#"{"threatsInfoMap": [{"classification": "spam"}, {"classification": "MALWARE",
                 "threatStatus": "active", "threatID": "t"}]}"#,
         )
@@ -225,7 +228,7 @@ mod tests {
         assert!(facts.is_malicious() && facts.is_exposure() && !facts.is_click());
         assert_eq!(facts.threats().count(), 2);
         assert_eq!(facts.threats().nth(1).map(|t| t.threat_id), Some("t"));
-        let click: TapObject =
+        let click: SiemEvent =
             serde_json::from_str(r#"{"classification": "spam", "threatStatus": "active"}"#)
                 .unwrap();
         let facts = Facts::of(&click, "clicks_blocked");

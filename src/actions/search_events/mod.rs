@@ -18,10 +18,9 @@ use crate::params::parameters;
 use crate::params::time_window::{self, TimeFrame, TimeWindow};
 use crate::params::{fold_choice, Flag, Integer, List};
 use crate::protocol::ErrorEntry;
-use crate::tap::{SiemAnswer, TapObject};
+use crate::tap::{parse_json, SiemAnswer, SiemEvent};
 use facts::{Facts, Field};
 use foldhash::HashSet;
-use serde_json::value::RawValue;
 
 /// Search Events, as the registry lists it.
 pub(crate) struct SearchEvents;
@@ -144,6 +143,15 @@ impl Kind {
             Kind::ClicksBlocked => "clicks_blocked",
             Kind::MessagesDelivered => "messages_delivered",
             Kind::MessagesBlocked => "messages_blocked",
+        }
+    }
+    /// The name as a JSON string.
+    fn json_name(self) -> &'static str {
+        match self {
+            Kind::ClicksPermitted => "\"clicks_permitted\"",
+            Kind::ClicksBlocked => "\"clicks_blocked\"",
+            Kind::MessagesDelivered => "\"messages_delivered\"",
+            Kind::MessagesBlocked => "\"messages_blocked\"",
         }
     }
     fn body_key(self) -> &'static str {
@@ -311,18 +319,20 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
                 // event is read then too, and the event is written back to JSON text: one
                 // allocation per event kept for the result, not one per member.
                 let answer = client
-                    .siem(plan.endpoint, interval, &plan.statuses, &plan.types)
+                    .siem_body(plan.endpoint, interval, &plan.statuses, &plan.types)
                     .await
                     .map(|body| {
                         let (kinds, hunt) = (plan.kinds.clone(), plan.hunt.clone());
-                        ctx.started_off_thread(move || split_answer(body, &kinds, &hunt))
+                        ctx.started_off_thread(move || {
+                            parse_json(&body).map(|answer| split_answer(answer, &kinds, &hunt))
+                        })
                     });
                 (interval, answer)
             }
         })
         .buffered(ctx.config.max_concurrency);
 
-    let mut events: Vec<(Box<RawValue>, Facts)> = Vec::new();
+    let mut events: Vec<(Box<str>, Facts)> = Vec::new();
     let mut seen = HashSet::default();
     let mut errors: Vec<ErrorEntry> = Vec::new();
     let mut failures: Vec<Error> = Vec::new();
@@ -330,7 +340,7 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let mut stopped_early = false;
     while let Some((interval, answer)) = answers.next().await {
         let answer = match answer {
-            Ok(reading) => reading.await,
+            Ok(reading) => reading.await.and_then(|read| read),
             Err(e) => Err(e),
         };
         match answer {
@@ -376,26 +386,22 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
 /// de-duplicates it, and what the report reads of it.
 struct Fetched {
     key: String,
-    event: Box<RawValue>,
+    event: Box<str>,
     facts: Facts,
 }
 
 /// The events of an answer that pass the hunting filters, each kind's list in turn; CPU work for
 /// a big answer, run off the runtime thread.
-fn split_answer(mut answer: SiemAnswer, kinds: &[Kind], hunt: &Hunt) -> Vec<Fetched> {
+fn split_answer(mut answer: SiemAnswer<SiemEvent>, kinds: &[Kind], hunt: &Hunt) -> Vec<Fetched> {
     let mut out = Vec::new();
     for kind in kinds {
-        for mut event in answer.take(kind.body_key()) {
-            if !hunt.matches(&event) {
+        for event in answer.take(kind.body_key()) {
+            if !hunt.is_empty() && !hunt.matches(&event.to_object()) {
                 continue;
             }
             let key = dedup_key(kind.name(), &event);
-            event.insert("event_type", &kind.name());
             let facts = Facts::of(&event, kind.name());
-            // The text `serde_json` writes for the event in the result, made now.
-            let Ok(event) = serde_json::value::to_raw_value(&event) else {
-                continue;
-            };
+            let event = event.with("event_type", kind.json_name());
             out.push(Fetched { key, event, facts });
         }
     }
@@ -405,13 +411,10 @@ fn split_answer(mut answer: SiemAnswer, kinds: &[Kind], hunt: &Hunt) -> Vec<Fetc
 /// What makes two events the same (SPEC §4.7): the same event can come back in neighbouring
 /// intervals. Not the GUID: TAP sends one message event per recipient, all with the message's
 /// GUID. An event's `id` within its kind; without an id, the whole event.
-fn dedup_key(kind: &str, event: &TapObject) -> String {
+fn dedup_key(kind: &str, event: &SiemEvent) -> String {
     let id = event.text_of(&["id"]);
     if id.is_empty() {
-        format!(
-            "{kind}\nevent\n{}",
-            serde_json::to_string(event).unwrap_or_default()
-        )
+        format!("{kind}\nevent\n{}", event.text())
     } else {
         format!("{kind}\nid\n{id}")
     }

@@ -4,8 +4,6 @@
 use std::collections::hash_map::Entry;
 
 use foldhash::HashMap;
-use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::{json, Map};
 
 use super::facts::{Facts, Field};
@@ -18,12 +16,12 @@ use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, StreamedJson, Tab
 
 pub(super) fn outcome(
     plan: &Plan,
-    fetched: Vec<(Box<RawValue>, Facts)>,
+    fetched: Vec<(Box<str>, Facts)>,
     errors: Vec<ErrorEntry>,
     calls: usize,
     stopped_early: bool,
 ) -> Outcome {
-    let (raw_events, events): (Vec<Box<RawValue>>, Vec<Facts>) = fetched.into_iter().unzip();
+    let (raw_events, events): (Vec<Box<str>>, Vec<Facts>) = fetched.into_iter().unzip();
     let between = format!(
         "between {} and {}",
         time_window::format(plan.start),
@@ -288,32 +286,28 @@ fn entities<'a>(events: &'a [Facts]) -> Vec<Entity> {
 
 /// `{"events": [...]}`, the events as TAP sent them, each with its `event_type`; with
 /// `"complete": false` and the reason when some were not fetched (SPEC §4.12). Written straight
-/// into the envelope: a week of events is tens of MiB.
-fn events_result(
-    events: Vec<Box<RawValue>>,
-    incomplete: Option<&'static str>,
-) -> Option<JsonResult> {
+/// into the envelope from each event's JSON text: a week of events is tens of MiB.
+fn events_result(events: Vec<Box<str>>, incomplete: Option<&'static str>) -> Option<JsonResult> {
     #[derive(Debug)]
     struct Result {
-        events: Vec<Box<RawValue>>,
+        events: Vec<Box<str>>,
         incomplete: Option<&'static str>,
     }
     impl StreamedJson for Result {
         fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-            #[derive(Serialize)]
-            struct Events<'a> {
-                events: &'a [Box<RawValue>],
-                #[serde(skip_serializing_if = "Option::is_none")]
-                complete: Option<bool>,
-                #[serde(skip_serializing_if = "Option::is_none")]
-                incomplete_reason: Option<&'a str>,
+            out.write_all(b"{\"events\":[")?;
+            for (i, event) in self.events.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                out.write_all(event.as_bytes())?;
             }
-            let result = Events {
-                events: &self.events,
-                complete: self.incomplete.map(|_| false),
-                incomplete_reason: self.incomplete,
-            };
-            serde_json::to_writer(out, &result).map_err(std::io::Error::from)
+            out.write_all(b"]")?;
+            if let Some(reason) = self.incomplete {
+                out.write_all(b",\"complete\":false,\"incomplete_reason\":")?;
+                serde_json::to_writer(&mut *out, reason)?;
+            }
+            out.write_all(b"}")
         }
     }
     JsonResult::streamed(Result { events, incomplete })
