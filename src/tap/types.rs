@@ -294,8 +294,8 @@ impl Serialize for TapObject {
 /// JSON text), as [`TapObject::raw`] finds one, in one pass: an exact spelling first, in the
 /// group's order, else the first member that differs in case only; a member over [`VIEW_LIMIT`]
 /// counts as absent, as in a view, and `null` as none.
-fn pick<'a, const N: usize>(
-    members: impl Iterator<Item = (&'a str, &'a str)>,
+fn pick<'k, 'a, const N: usize>(
+    members: impl Iterator<Item = (&'k str, &'a str)>,
     groups: &[&[&str]; N],
 ) -> [Option<&'a str>; N] {
     // Per group: the exact spelling found first in the group's order, and the first member that
@@ -374,7 +374,7 @@ pub(crate) fn objects_in(json: &str) -> Vec<Vec<(Cow<'_, str>, &str)>> {
 
 /// [`pick`] over the members [`objects_in`] read.
 pub(crate) fn pick_in<'a, const N: usize>(
-    members: &'a [(Cow<'a, str>, &'a str)],
+    members: &[(Cow<'_, str>, &'a str)],
     groups: &[&[&str]; N],
 ) -> [Option<&'a str>; N] {
     pick(members.iter().map(|(k, v)| (&**k, *v)), groups)
@@ -429,27 +429,46 @@ impl SiemEvent {
         serde_json::from_str(&self.text).unwrap_or_default()
     }
 
-    /// The event's text with the member `key` set to the JSON text `value`, as
-    /// [`TapObject::insert`] sets it: in place when it exists, else at the end.
-    pub(crate) fn with(&self, key: &str, value: &str) -> Box<str> {
-        let mut out = String::with_capacity(self.text.len() + key.len() + value.len() + 4);
-        match self.members.iter().find(|(k, _)| k == key) {
-            Some((_, at)) => {
-                out.push_str(&self.text[..at.start]);
+    /// The event with the member `key` set to the JSON text `value`, as [`TapObject::insert`]
+    /// sets it: in place when it exists, else at the end.
+    pub(crate) fn tagged(self, key: &str, value: &str) -> SiemEvent {
+        let SiemEvent { text, mut members } = self;
+        let mut out;
+        match members.iter().position(|(k, _)| k == key) {
+            Some(i) => {
+                let at = members[i].1.clone();
+                out = String::with_capacity(text.len() - at.len() + value.len());
+                out.push_str(&text[..at.start]);
                 out.push_str(value);
-                out.push_str(&self.text[at.end..]);
+                out.push_str(&text[at.end..]);
+                members[i].1 = at.start..at.start + value.len();
+                for (_, later) in &mut members[i + 1..] {
+                    *later =
+                        later.start - at.len() + value.len()..later.end - at.len() + value.len();
+                }
             }
             None => {
-                out.push_str(&self.text[..self.text.len() - 1]);
-                if !self.members.is_empty() {
+                let mut name = String::new();
+                push_name(&mut name, key);
+                let comma = usize::from(!members.is_empty());
+                out = String::with_capacity(text.len() + comma + name.len() + value.len());
+                out.push_str(&text[..text.len() - 1]);
+                if comma == 1 {
                     out.push(',');
                 }
-                push_name(&mut out, key);
+                out.push_str(&name);
+                let start = out.len();
                 out.push_str(value);
                 out.push('}');
+                members.push((key_of(Cow::Borrowed(key)), start..start + value.len()));
             }
         }
-        out.into_boxed_str()
+        SiemEvent { text: out, members }
+    }
+
+    /// The event's JSON text.
+    pub(crate) fn into_text(self) -> Box<str> {
+        self.text.into_boxed_str()
     }
 }
 
@@ -731,13 +750,23 @@ mod tests {
             let mut tagged = object.clone();
             tagged.insert("event_type", &"clicks_permitted");
             assert_eq!(
-                &*event.with("event_type", r#""clicks_permitted""#),
-                serde_json::to_string(&tagged).unwrap()
-            );
-            assert_eq!(
                 serde_json::to_string(&event.to_object()).unwrap(),
                 event.text()
             );
+            let event = event.tagged("event_type", r#""clicks_permitted""#);
+            assert_eq!(event.text(), serde_json::to_string(&tagged).unwrap());
+            // Where the members are follows the change.
+            let members: Vec<(String, String)> = event
+                .members()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            let again: SiemEvent = serde_json::from_str(event.text()).unwrap();
+            let read: Vec<(String, String)> = again
+                .members()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            assert_eq!(members, read);
+            assert_eq!(event.text().len(), event.into_text().len());
         }
         let event: SiemEvent = serde_json::from_str(
             r#"{"URL": "loose", "threatId": "b", "threatID": "a", "x": null}"#,

@@ -19,7 +19,7 @@ use crate::params::time_window::{self, TimeFrame, TimeWindow};
 use crate::params::{fold_choice, Flag, Integer, List};
 use crate::protocol::ErrorEntry;
 use crate::tap::{parse_json, SiemAnswer, SiemEvent};
-use facts::{Facts, Field};
+use event::{Event, Field};
 use foldhash::HashSet;
 
 /// Search Events, as the registry lists it.
@@ -332,7 +332,7 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         })
         .buffered(ctx.config.max_concurrency);
 
-    let mut events: Vec<(Box<str>, Facts)> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
     let mut seen = HashSet::default();
     let mut errors: Vec<ErrorEntry> = Vec::new();
     let mut failures: Vec<Error> = Vec::new();
@@ -346,9 +346,9 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         match answer {
             Ok(fetched) => {
                 answered += 1;
-                for Fetched { key, event, facts } in fetched {
+                for (key, event) in fetched {
                     if seen.insert(key) {
-                        events.push((event, facts));
+                        events.push(event);
                     }
                 }
             }
@@ -375,24 +375,21 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         return Err(Error::new(e.code, e.message.clone()));
     }
     // Newest first: the ISO-8601 times TAP sends sort as text.
-    events.sort_by(|a, b| b.1.get(Field::Time).cmp(a.1.get(Field::Time)));
+    drop(seen);
+    events.sort_by(|a, b| b.get(Field::Time).cmp(a.get(Field::Time)));
     events.truncate(plan.max);
     events.shrink_to_fit();
     let calls = (ctx.http_requests.load(Ordering::Relaxed) - sent_before) as usize;
     Ok(outcome(&plan, events, errors, calls, stopped_early))
 }
 
-/// One event of an answer: as TAP sent it (tagged with its kind) in JSON text, what
-/// de-duplicates it, and what the report reads of it.
-struct Fetched {
-    key: String,
-    event: Box<str>,
-    facts: Facts,
-}
-
 /// The events of an answer that pass the hunting filters, each kind's list in turn; CPU work for
 /// a big answer, run off the runtime thread.
-fn split_answer(mut answer: SiemAnswer<SiemEvent>, kinds: &[Kind], hunt: &Hunt) -> Vec<Fetched> {
+fn split_answer(
+    mut answer: SiemAnswer<SiemEvent>,
+    kinds: &[Kind],
+    hunt: &Hunt,
+) -> Vec<(String, Event)> {
     let mut out = Vec::new();
     for kind in kinds {
         for event in answer.take(kind.body_key()) {
@@ -400,9 +397,8 @@ fn split_answer(mut answer: SiemAnswer<SiemEvent>, kinds: &[Kind], hunt: &Hunt) 
                 continue;
             }
             let key = dedup_key(kind.name(), &event);
-            let facts = Facts::of(&event, kind.name());
-            let event = event.with("event_type", kind.json_name());
-            out.push(Fetched { key, event, facts });
+            let event = event.tagged("event_type", kind.json_name());
+            out.push((key, Event::of(event, kind.name())));
         }
     }
     out
@@ -420,7 +416,7 @@ fn dedup_key(kind: &str, event: &SiemEvent) -> String {
     }
 }
 
-mod facts;
+mod event;
 mod hunt;
 mod report;
 use hunt::{Hunt, HuntParams};

@@ -6,7 +6,7 @@ use std::collections::hash_map::Entry;
 use foldhash::HashMap;
 use serde_json::{json, Map};
 
-use super::facts::{Facts, Field};
+use super::event::{Event, Field};
 use super::Plan;
 use crate::actions::context::Outcome;
 use crate::actions::tap_fields::html_escape;
@@ -16,12 +16,11 @@ use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, StreamedJson, Tab
 
 pub(super) fn outcome(
     plan: &Plan,
-    fetched: Vec<(Box<str>, Facts)>,
+    events: Vec<Event>,
     errors: Vec<ErrorEntry>,
     calls: usize,
     stopped_early: bool,
 ) -> Outcome {
-    let (raw_events, events): (Vec<Box<str>>, Vec<Facts>) = fetched.into_iter().unzip();
     let between = format!(
         "between {} and {}",
         time_window::format(plan.start),
@@ -72,7 +71,7 @@ pub(super) fn outcome(
         Vec::new()
     };
     let found = !events.is_empty();
-    let (clicks, messages): (Vec<&Facts>, Vec<&Facts>) = events.iter().partition(|e| e.is_click());
+    let (clicks, messages): (Vec<&Event>, Vec<&Event>) = events.iter().partition(|e| e.is_click());
     let mut tables = Vec::new();
     if !clicks.is_empty() {
         tables.push(Table {
@@ -141,9 +140,10 @@ pub(super) fn outcome(
                 .collect(),
         });
     }
+    let events = events.into_iter().map(Event::into_text).collect();
     Outcome {
         json_result: events_result(
-            raw_events,
+            events,
             (!errors.is_empty()).then_some("some intervals could not be queried (see errors)"),
         ),
         insights,
@@ -156,8 +156,8 @@ pub(super) fn outcome(
 
 /// One insight when anything malicious turned up: who clicked what, and which malicious messages
 /// reached whom. Every TAP string is escaped.
-fn insight(events: &[Facts]) -> Option<Insight> {
-    let malicious: Vec<&Facts> = events.iter().filter(|e| e.is_malicious()).collect();
+fn insight(events: &[Event]) -> Option<Insight> {
+    let malicious: Vec<&Event> = events.iter().filter(|e| e.is_malicious()).collect();
     if malicious.is_empty() {
         return None;
     }
@@ -212,7 +212,7 @@ fn insight(events: &[Facts]) -> Option<Insight> {
 
 /// DestinationURL per click URL, USERUNIQNAME per recipient and sender, THREATSIGNATURE per
 /// threat id; distinct, with the earliest event time as `first_seen`.
-fn entities<'a>(events: &'a [Facts]) -> Vec<Entity> {
+fn entities<'a>(events: &'a [Event]) -> Vec<Entity> {
     // (identifier, type, role, first seen, suspicious), in the order first met
     let mut found: Vec<(&'a str, &'static str, Option<&'static str>, &'a str, bool)> = Vec::new();
     // Where each (type, lower-cased identifier) is in `found`: a week of events can name

@@ -1,27 +1,33 @@
-//! What the tables, the insight and the entities of Search Events read of an event: its fields as
-//! text, read once from TAP's JSON as the answer arrives. (A map of parsed values per event cost
-//! more than the rest of the run, and several times the memory of the events themselves.)
+//! An event as Search Events keeps it: its JSON text as the result writes it, and where the text
+//! of each field the tables, the insight and the entities read is, found once as the answer
+//! arrives. (A map of parsed values per event cost more than the rest of the run, and several
+//! times the memory of the events themselves; a copy of each field's text was still a fifth.)
 
 use crate::actions::tap_fields::{push_names_of_json, push_text_of_json};
 use crate::actions::verdict::is_malicious_threat;
 use crate::tap::{objects_in, pick_in, SiemEvent};
 
-/// The fields of one event, as table text: one text of them all, one after another, and where
-/// each ends (a week is thousands of events; a string of its own for each field was most of the
-/// memory the report held besides the events).
+/// An event kept: its text, and its fields' text in it.
 #[derive(Debug)]
-pub(super) struct Facts {
+pub(super) struct Event {
     /// The kind, as the result tags it (`clicks_permitted`, ...).
     pub(super) kind: &'static str,
+    /// The event's JSON text.
     text: Box<str>,
-    /// Where each field ends in `text`: the [`Field`]s, then the recipients, then four for each
-    /// of a message's threats.
-    ends: Box<[u32]>,
+    /// The text of the fields that are not a plain JSON string in `text` (a number, an escaped
+    /// string, a list joined): usually none.
+    own: Box<str>,
+    /// Where each part is: the [`Field`]s, then the recipients, then four for each of a
+    /// message's threats; in `text`, or in `own` when the start has [`OWN`] set.
+    parts: Box<[(u32, u32)]>,
     /// How many recipients there are.
     recipients: u32,
 }
 
-/// The fields of [`Facts`] read once per event, in the order they are kept.
+/// Marks a part's start as one in [`Event::own`].
+const OWN: u32 = 1 << 31;
+
+/// The fields of an [`Event`] found once, in the order they are kept.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Field {
     /// `clickTime`, else `messageTime`, else `threatTime`.
@@ -75,45 +81,122 @@ pub(super) struct Threat<'a> {
     pub(super) threat_id: &'a str,
 }
 
-impl Facts {
-    /// Reads `event`, an event of `kind`: a member TAP left out, or sent as `null`, is empty.
-    pub(super) fn of(event: &SiemEvent, kind: &'static str) -> Facts {
-        let members = event.pick(&EVENT_MEMBERS);
-        let mut text = String::new();
-        let mut ends = Vec::with_capacity(FIELDS + 2);
-        let end = |text: &String| u32::try_from(text.len()).unwrap_or(u32::MAX);
-        for json in &members[..FIELDS] {
-            if let Some(json) = json {
-                push_text_of_json(json, &mut text);
+/// The parts of an [`Event`] as they are found.
+struct Parts<'a> {
+    text: &'a str,
+    own: String,
+    parts: Vec<(u32, u32)>,
+}
+
+impl<'a> Parts<'a> {
+    /// A part at `start..end` of the event's text, or of `own`.
+    fn push(&mut self, start: usize, end: usize, own: bool) {
+        let flag = if own { OWN } else { 0 };
+        let part = match (u32::try_from(start), u32::try_from(end)) {
+            (Ok(start), Ok(end)) if start < OWN && end < OWN => (start | flag, end),
+            // Past what a part can say: an empty part.
+            _ => (0, 0),
+        };
+        self.parts.push(part);
+    }
+
+    /// Where `inner`, a slice of the event's text, starts in it.
+    fn offset(&self, inner: &str) -> usize {
+        inner.as_ptr() as usize - self.text.as_ptr() as usize
+    }
+
+    /// [`push_text_of_json`] of `json` (a member's text in the event's text) as a part: the
+    /// string itself in the event's text when it is a plain one.
+    fn text(&mut self, json: Option<&'a str>) {
+        let Some(json) = json else {
+            return self.push(0, 0, false);
+        };
+        if let Some(inner) = plain_string(json) {
+            let start = self.offset(inner);
+            return self.push(start, start + inner.len(), false);
+        }
+        let start = self.own.len();
+        push_text_of_json(json, &mut self.own);
+        self.push(start, self.own.len(), true);
+    }
+
+    /// [`push_names_of_json`] of `json` as parts, each in the event's text when the names are
+    /// plain strings; how many there are.
+    fn names(&mut self, json: Option<&'a str>) -> usize {
+        let Some(json) = json else { return 0 };
+        let before = self.parts.len();
+        if let Some(inner) = plain_string(json) {
+            if !inner.is_empty() {
+                let start = self.offset(inner);
+                self.push(start, start + inner.len(), false);
             }
-            ends.push(end(&text));
+        } else if let Ok(names) = serde_json::from_str::<Vec<&str>>(json) {
+            // Borrowed only when none holds an escape.
+            for name in names.into_iter().filter(|n| !n.is_empty()) {
+                let start = self.offset(name);
+                self.push(start, start + name.len(), false);
+            }
+        } else {
+            let mut ends = Vec::new();
+            let mut start = self.own.len();
+            push_names_of_json(json, &mut self.own, &mut ends);
+            for end in ends {
+                self.push(start, end as usize, true);
+                start = end as usize;
+            }
         }
-        if let Some(json) = members[FIELDS] {
-            push_names_of_json(json, &mut text, &mut ends);
+        self.parts.len() - before
+    }
+}
+
+/// The text of `json` when it is a JSON string without escapes: what it reads as, in place.
+fn plain_string(json: &str) -> Option<&str> {
+    let inner = json.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
+}
+
+impl Event {
+    /// Keeps `event`, an event of `kind`: a member TAP left out, or sent as `null`, is empty.
+    pub(super) fn of(event: SiemEvent, kind: &'static str) -> Event {
+        let members = event.pick(&EVENT_MEMBERS);
+        let mut parts = Parts {
+            text: event.text(),
+            own: String::new(),
+            parts: Vec::with_capacity(FIELDS + 2),
+        };
+        for json in &members[..FIELDS] {
+            parts.text(*json);
         }
-        let recipients = ends.len() - FIELDS;
+        let recipients = parts.names(members[FIELDS]);
         for threat in members[FIELDS + 1].map(objects_in).unwrap_or_default() {
             for json in pick_in(&threat, &THREAT_MEMBERS) {
-                if let Some(json) = json {
-                    push_text_of_json(json, &mut text);
-                }
-                ends.push(end(&text));
+                parts.text(json);
             }
         }
-        Facts {
+        let Parts { own, parts, .. } = parts;
+        Event {
             kind,
-            text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
-            recipients: u32::try_from(recipients).unwrap_or(u32::MAX),
+            own: own.into_boxed_str(),
+            parts: parts.into_boxed_slice(),
+            recipients: u32::try_from(recipients).unwrap_or(0),
+            text: event.into_text(),
         }
+    }
+
+    /// The event's JSON text, as the result writes it.
+    pub(super) fn into_text(self) -> Box<str> {
+        self.text
     }
 
     /// The text of the `i`th part.
     fn part(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        self.text
-            .get(start..self.ends[i] as usize)
-            .unwrap_or_default()
+        let (start, end) = self.parts[i];
+        let (text, start) = if start & OWN != 0 {
+            (&*self.own, start & !OWN)
+        } else {
+            (&*self.text, start)
+        };
+        text.get(start as usize..end as usize).unwrap_or_default()
     }
 
     /// A field's text.
@@ -134,7 +217,7 @@ impl Facts {
     /// A message's threats.
     pub(super) fn threats(&self) -> impl Iterator<Item = Threat<'_>> {
         let first = FIELDS + self.recipients as usize;
-        (first..self.ends.len()).step_by(4).map(move |i| Threat {
+        (first..self.parts.len()).step_by(4).map(move |i| Threat {
             threat: self.part(i),
             classification: self.part(i + 1),
             threat_status: self.part(i + 2),
@@ -202,13 +285,15 @@ mod tests {
                 "threatsInfoMap": [{"threat": "https://b.example/", "classification": "phish",
                 "threatStatus": "falsePositive", "THREATID": "a"}, 3, [], {"threatId": "b",
                 "threatID": "c", "threat": ["x", "y"]}], "unknown": {"deep": [1, 2]}}"#,
-            r#"{"threatsInfoMap": {"not": "a list"}, "recipient": [], "url": ""}"#,
+            r#"{"threatsInfoMap": {"not": "a list"}, "recipient": ["a@example.com", "", "b@example.com"],
+                "url": "", "Url": "shadowed"}"#,
+            r#"{"recipient": [], "sender": "", "threatsInfoMap": [{"threat": "plain"}]}"#,
             r#"{}"#,
         ] {
             let object: SiemEvent = serde_json::from_str(json).unwrap();
             let values: Map<String, Value> = serde_json::from_str(json).unwrap();
-            let facts = Facts::of(&object, "messages_delivered");
-            let parts: Vec<&str> = (0..facts.ends.len()).map(|i| facts.part(i)).collect();
+            let facts = Event::of(object, "messages_delivered");
+            let parts: Vec<&str> = (0..facts.parts.len()).map(|i| facts.part(i)).collect();
             assert_eq!(parts, from_values(&values), "{json}");
             assert_eq!(
                 facts.recipients().count(),
@@ -224,14 +309,14 @@ mod tests {
                 "threatStatus": "active", "threatID": "t"}]}"#,
         )
         .unwrap();
-        let facts = Facts::of(&event, "messages_delivered");
+        let facts = Event::of(event, "messages_delivered");
         assert!(facts.is_malicious() && facts.is_exposure() && !facts.is_click());
         assert_eq!(facts.threats().count(), 2);
         assert_eq!(facts.threats().nth(1).map(|t| t.threat_id), Some("t"));
         let click: SiemEvent =
             serde_json::from_str(r#"{"classification": "spam", "threatStatus": "active"}"#)
                 .unwrap();
-        let facts = Facts::of(&click, "clicks_blocked");
+        let facts = Event::of(click, "clicks_blocked");
         assert!(!facts.is_malicious() && !facts.is_exposure() && facts.is_click());
     }
 }
