@@ -215,7 +215,8 @@ impl Entity {
         entity_type: impl Into<String>,
         extra: Map<String, Value>,
     ) -> Self {
-        let mut properties = Map::new();
+        // Made to size: a run can make thousands of entities.
+        let mut properties = Map::with_capacity(1 + extra.len());
         properties.insert("is_new_entity".into(), Value::Bool(true));
         properties.extend(extra);
         Entity {

@@ -272,7 +272,7 @@ fn entities<'a>(events: &'a [Event]) -> Vec<Entity> {
     found
         .into_iter()
         .map(|(identifier, entity_type, role, first_seen, suspicious)| {
-            let mut extra = Map::new();
+            let mut extra = Map::with_capacity(2);
             if let Some(role) = role {
                 extra.insert("role".into(), json!(role));
             }
