@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
 use crate::params::Parameters;
 use crate::protocol::{
-    Enrichment, Entity, ErrorEntry, ExecutionState, Insight, JsonResult, Table, TargetEntity,
+    Enrichment, Entity, ErrorEntry, ExecutionState, Insight, JsonResult, Row, Table, TargetEntity,
 };
 use crate::tap::TapClient;
 
@@ -224,7 +224,13 @@ impl Outcome {
         for table in &mut self.tables {
             strip(&mut table.title);
             table.columns.iter_mut().for_each(strip);
-            table.rows.iter_mut().flatten().for_each(strip);
+            for row in &mut table.rows {
+                if row.cells().any(super::tap_fields::has_controls) {
+                    let mut cells: Vec<String> = row.cells().map(str::to_owned).collect();
+                    cells.iter_mut().for_each(strip);
+                    *row = Row::new(cells);
+                }
+            }
         }
     }
 

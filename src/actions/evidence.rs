@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::tap_fields::{field, flag_text, text};
 use crate::error::{Error, Result};
 use crate::params::{fold_choice, parameters, Integer, List, Parameters};
-use crate::protocol::Table;
+use crate::protocol::{Row, Table};
 use crate::tap::{member_of, TapObject};
 use serde_json::value::RawValue;
 
@@ -287,7 +287,7 @@ pub(crate) fn table<'a>(title: String, items: impl IntoIterator<Item = &'a Value
                     .collect(),
                 other => vec![text(other)],
             };
-            vec![
+            Row::new([
                 text(field(item, &["type"])),
                 text(field(item, &["display", "note"])),
                 flag_text(field(item, &["malicious"])),
@@ -296,7 +296,7 @@ pub(crate) fn table<'a>(title: String, items: impl IntoIterator<Item = &'a Value
                 text(field(what, &["sha256"])),
                 text(ip),
                 platforms.join(", "),
-            ]
+            ])
         })
         .collect();
     Table {
@@ -383,10 +383,10 @@ mod tests {
     fn table_rows_from_the_sample() {
         let v = filter(DEFAULT_FILTER, 50).unwrap().apply(body(), "x", "y");
         let t = table("Campaign x Evidence".into(), &v.views);
-        assert_eq!(t.rows[0][0], "file");
-        assert_eq!(t.rows[0][6], "");
-        assert_eq!(t.rows[3][6], "54.230.xx.xx");
-        assert_eq!(t.rows[5][6], "99.84.xx.xx");
-        assert_eq!(t.rows[0][7], "Win10");
+        assert_eq!(&t.rows[0][0], "file");
+        assert_eq!(&t.rows[0][6], "");
+        assert_eq!(&t.rows[3][6], "54.230.xx.xx");
+        assert_eq!(&t.rows[5][6], "99.84.xx.xx");
+        assert_eq!(&t.rows[0][7], "Win10");
     }
 }

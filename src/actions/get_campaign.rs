@@ -18,7 +18,7 @@ use super::verdict::Severity;
 use crate::error::{Error, ErrorCode, Result};
 use crate::params::parameters;
 use crate::params::{Flag, List};
-use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Table, TargetEntity};
+use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Row, Table, TargetEntity};
 use crate::tap::TapObject;
 use foldhash::HashSet;
 
@@ -289,7 +289,7 @@ fn outcome(plan: &Plan, fetched: Vec<Fetched>) -> Result<Outcome> {
                 &evidence_views,
             ));
         }
-        details.push(details_row(&view, &name));
+        details.push(Row::from(details_row(&view, &name)));
         if plan.insights {
             // The title is TAP text too: escaped like the body. A campaign is malicious
             // (SPEC §4.10); what it says of who was exposed is not known here.

@@ -20,7 +20,7 @@ use super::tap_fields::{field, html_escape, names, text};
 use super::verdict::{is_malicious_threat, Severity};
 use crate::error::{Error, ErrorCode, Result};
 use crate::params::{parameters, Flag, List};
-use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Table};
+use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Row, Table};
 use crate::tap::TapObject;
 
 /// Get Threat Summary, as the registry lists it.
@@ -180,7 +180,7 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
             &text(field(&view, &["category", "classification"])),
             &text(field(&view, &["status"])),
         );
-        rows.push(row(&view, &w.id));
+        rows.push(Row::from(row(&view, &w.id)));
         if params.create_insight.0 {
             insights.push(insight(&view, w, malicious));
         }

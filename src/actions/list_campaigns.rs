@@ -18,7 +18,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::params::parameters;
 use crate::params::time_window::{self, TimeFrame, TimeWindow};
 use crate::params::{Flag, Integer};
-use crate::protocol::{ErrorEntry, JsonResult, Table};
+use crate::protocol::{ErrorEntry, JsonResult, Row, Table};
 use crate::tap::TapObject;
 use foldhash::HashSet;
 use serde_json::value::RawValue;
@@ -274,7 +274,7 @@ fn outcome(
                         .unwrap_or_default(),
                 );
             }
-            row
+            Row::from(row)
         })
         .collect();
     let tables = if listed.is_empty() {

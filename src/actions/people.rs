@@ -13,7 +13,7 @@ use super::tap_fields::{field, names, text};
 use crate::error::{Error, Result};
 use crate::params::parameters;
 use crate::params::{Flag, Integer};
-use crate::protocol::{Entity, ErrorEntry, JsonResult, Table};
+use crate::protocol::{Entity, ErrorEntry, JsonResult, Row, Table};
 use crate::tap::{member_of, TapObject, VIEW_BUDGET};
 use foldhash::HashSet;
 use serde_json::value::RawValue;
@@ -246,7 +246,7 @@ pub(crate) async fn run(ctx: &Context, list: List, params: Params) -> Result<Out
     } else {
         Vec::new()
     };
-    let rows: Vec<Vec<String>> = views.iter().map(|u| row(list, u)).collect();
+    let rows: Vec<Row> = views.iter().map(|u| Row::from(row(list, u))).collect();
     let mut message = if users.is_empty() {
         format!(
             "No {} were found in ProofPoint TAP over the last {window} days.",

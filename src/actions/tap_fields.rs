@@ -43,9 +43,14 @@ fn may_hold_controls(text: &str) -> bool {
         .any(|block| block.iter().fold(false, |seen, &b| seen | suspect(b)))
 }
 
+/// Whether `text` holds what [`strip_controls`] removes.
+pub(crate) fn has_controls(text: &str) -> bool {
+    may_hold_controls(text) && text.chars().any(is_control_or_bidi)
+}
+
 /// Removes what [`is_control_or_bidi`] refuses, in place; text without any is left untouched.
 pub(crate) fn strip_controls(text: &mut String) {
-    if may_hold_controls(text) && text.chars().any(is_control_or_bidi) {
+    if has_controls(text) {
         text.retain(|c| !is_control_or_bidi(c));
     }
 }

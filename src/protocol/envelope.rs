@@ -357,7 +357,101 @@ pub struct Table {
     /// Column names.
     pub columns: Vec<String>,
     /// Rows, each as long as `columns`.
-    pub rows: Vec<Vec<String>>,
+    pub rows: Vec<Row>,
+}
+
+/// One row of a [`Table`]: its cells kept as one text, written and read as a list of strings. (A
+/// table can have thousands of rows; a string for each cell and a list for each row were most of
+/// what it held.)
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Row {
+    text: Box<str>,
+    /// Where each cell ends in `text`.
+    ends: Box<[u32]>,
+}
+
+impl Row {
+    /// A row of these cells.
+    pub fn new<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Row {
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for cell in cells {
+            text.push_str(cell.as_ref());
+            // Past 4 GiB a cell reads as empty rather than wrong.
+            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
+        Row {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    /// The cells, in order.
+    pub fn cells(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len()).map(|i| &self[i])
+    }
+
+    /// How many cells there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+impl std::ops::Index<usize> for Row {
+    type Output = str;
+    fn index(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text
+            .get(start as usize..self.ends[i] as usize)
+            .unwrap_or_default()
+    }
+}
+
+impl From<Vec<String>> for Row {
+    fn from(cells: Vec<String>) -> Row {
+        Row::new(cells)
+    }
+}
+
+impl<const N: usize> PartialEq<[&str; N]> for Row {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.cells().eq(other.iter().copied())
+    }
+}
+
+impl fmt::Debug for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.cells()).finish()
+    }
+}
+
+impl Serialize for Row {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.cells())
+    }
+}
+
+impl<'de> Deserialize<'de> for Row {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<String>::deserialize(d).map(Row::new)
+    }
+}
+
+impl JsonSchema for Row {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        <Vec<String>>::schema_name()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Vec<String>>::json_schema(generator)
+    }
 }
 
 /// One failure, of the whole action or of one item.
@@ -388,4 +482,29 @@ pub struct Metrics {
     pub duration_ms: u64,
     /// HTTP requests sent to TAP, retries included.
     pub http_requests: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_is_written_read_and_described_as_a_list_of_strings() {
+        let cells = vec!["a".to_owned(), String::new(), "caf\u{e9} \"q\"".to_owned()];
+        let row = Row::from(cells.clone());
+        assert_eq!(
+            serde_json::to_string(&row).unwrap(),
+            serde_json::to_string(&cells).unwrap()
+        );
+        let read: Row = serde_json::from_str(&serde_json::to_string(&cells).unwrap()).unwrap();
+        assert_eq!(read, row);
+        assert_eq!((row.len(), &row[1], &row[2]), (3, "", "caf\u{e9} \"q\""));
+        assert_eq!(row, ["a", "", "caf\u{e9} \"q\""]);
+        assert_eq!(format!("{row:?}"), format!("{cells:?}"));
+        assert!(Row::new(Vec::<String>::new()).is_empty());
+        assert_eq!(
+            schemars::schema_for!(Vec<Row>),
+            schemars::schema_for!(Vec<Vec<String>>)
+        );
+    }
 }

@@ -14,6 +14,6 @@ pub(crate) mod write;
 pub use decoded_urls::{DecodeSource, DecodedEntry, DecodedUrls, TextRef};
 pub use envelope::{
     Enrichment, Entities, Entity, Envelope, ErrorEntry, ExecutionState, Insight, JsonResult,
-    Metrics, StreamedJson, Table,
+    Metrics, Row, StreamedJson, Table,
 };
 pub(crate) use request::{RawParams, Request, TargetEntity};

@@ -264,7 +264,7 @@ mod tests {
             tables: vec![Table {
                 title: "t".into(),
                 columns: vec!["a".into()],
-                rows: vec![vec!["\u{1}".into()]],
+                rows: vec![crate::protocol::Row::new(["\u{1}"])],
             }],
             errors: vec![ErrorEntry {
                 code: ErrorCode::DecodeFailed,

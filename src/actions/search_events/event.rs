@@ -3,6 +3,7 @@
 //! arrives. (A map of parsed values per event cost more than the rest of the run, and several
 //! times the memory of the events themselves; a copy of each field's text was still a fifth.)
 
+use super::Kind;
 use crate::actions::tap_fields::{push_names_of_json, push_text_of_json};
 use crate::actions::verdict::is_malicious_threat;
 use crate::tap::{objects_in, pick_in, SiemEvent};
@@ -10,8 +11,8 @@ use crate::tap::{objects_in, pick_in, SiemEvent};
 /// An event kept: its text, and its fields' text in it.
 #[derive(Debug)]
 pub(super) struct Event {
-    /// The kind, as the result tags it (`clicks_permitted`, ...).
-    pub(super) kind: &'static str,
+    /// The kind.
+    pub(super) kind: Kind,
     /// The event's JSON text.
     text: Box<str>,
     /// The text of the fields that are not a plain JSON string in `text` (a number, an escaped
@@ -19,13 +20,52 @@ pub(super) struct Event {
     own: Box<str>,
     /// Where each part is: the [`Field`]s, then the recipients, then four for each of a
     /// message's threats; in `text`, or in `own` when the start has [`OWN`] set.
-    parts: Box<[(u32, u32)]>,
+    parts: Spans,
     /// How many recipients there are.
     recipients: u32,
 }
 
 /// Marks a part's start as one in [`Event::own`].
 const OWN: u32 = 1 << 31;
+
+/// Where an event's parts are: in 16 bits each when the event's texts are under 32 KiB, as
+/// nearly all are (a week is thousands of events), else in 32.
+#[derive(Debug)]
+enum Spans {
+    Short(Box<[(u16, u16)]>),
+    Long(Box<[(u32, u32)]>),
+}
+
+impl Spans {
+    fn of(parts: Vec<(u32, u32)>, longest: usize) -> Spans {
+        if longest < 1 << 15 {
+            // `OWN` moves to the top of 16 bits.
+            let short = |at: u32| ((at & !OWN) as u16) | if at & OWN != 0 { 1 << 15 } else { 0 };
+            Spans::Short(parts.iter().map(|&(s, e)| (short(s), e as u16)).collect())
+        } else {
+            Spans::Long(parts.into_boxed_slice())
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Spans::Short(p) => p.len(),
+            Spans::Long(p) => p.len(),
+        }
+    }
+
+    /// The `i`th as (start with [`OWN`], end).
+    fn get(&self, i: usize) -> (u32, u32) {
+        match self {
+            Spans::Short(p) => {
+                let (s, e) = p[i];
+                let own = if s & (1 << 15) != 0 { OWN } else { 0 };
+                (u32::from(s & !(1 << 15)) | own, u32::from(e))
+            }
+            Spans::Long(p) => p[i],
+        }
+    }
+}
 
 /// The fields of an [`Event`] found once, in the order they are kept.
 #[derive(Debug, Clone, Copy)]
@@ -157,7 +197,7 @@ fn plain_string(json: &str) -> Option<&str> {
 
 impl Event {
     /// Keeps `event`, an event of `kind`: a member TAP left out, or sent as `null`, is empty.
-    pub(super) fn of(event: SiemEvent, kind: &'static str) -> Event {
+    pub(super) fn of(event: SiemEvent, kind: Kind) -> Event {
         let members = event.pick(&EVENT_MEMBERS);
         let mut parts = Parts {
             text: event.text(),
@@ -174,10 +214,11 @@ impl Event {
             }
         }
         let Parts { own, parts, .. } = parts;
+        let longest = own.len().max(event.text().len());
         Event {
             kind,
             own: own.into_boxed_str(),
-            parts: parts.into_boxed_slice(),
+            parts: Spans::of(parts, longest),
             recipients: u32::try_from(recipients).unwrap_or(0),
             text: event.into_text(),
         }
@@ -190,7 +231,7 @@ impl Event {
 
     /// The text of the `i`th part.
     fn part(&self, i: usize) -> &str {
-        let (start, end) = self.parts[i];
+        let (start, end) = self.parts.get(i);
         let (text, start) = if start & OWN != 0 {
             (&*self.own, start & !OWN)
         } else {
@@ -236,12 +277,12 @@ impl Event {
 
     /// Whether someone met what the event concerns: a permitted click, a delivered message.
     pub(super) fn is_exposure(&self) -> bool {
-        matches!(self.kind, "clicks_permitted" | "messages_delivered")
+        matches!(self.kind, Kind::ClicksPermitted | Kind::MessagesDelivered)
     }
 
     /// Whether the event is a click (else a message).
     pub(super) fn is_click(&self) -> bool {
-        self.kind.starts_with("clicks")
+        matches!(self.kind, Kind::ClicksPermitted | Kind::ClicksBlocked)
     }
 }
 
@@ -292,7 +333,7 @@ mod tests {
         ] {
             let object: SiemEvent = serde_json::from_str(json).unwrap();
             let values: Map<String, Value> = serde_json::from_str(json).unwrap();
-            let facts = Event::of(object, "messages_delivered");
+            let facts = Event::of(object, Kind::MessagesDelivered);
             let parts: Vec<&str> = (0..facts.parts.len()).map(|i| facts.part(i)).collect();
             assert_eq!(parts, from_values(&values), "{json}");
             assert_eq!(
@@ -303,20 +344,38 @@ mod tests {
     }
 
     #[test]
+    fn a_long_event_reads_the_same() {
+        let long = "x".repeat(40_000);
+        let json = format!(
+            r#"{{"subject": "{long}", "url": "u", "recipient": ["a", "b\u00e9"], "sender": 5}}"#
+        );
+        let values: Map<String, Value> = serde_json::from_str(&json).unwrap();
+        let event = Event::of(serde_json::from_str(&json).unwrap(), Kind::MessagesBlocked);
+        assert!(matches!(event.parts, Spans::Long(_)));
+        let parts: Vec<&str> = (0..event.parts.len()).map(|i| event.part(i)).collect();
+        assert_eq!(parts, from_values(&values));
+        let short = Event::of(
+            serde_json::from_str(r#"{"url": "u"}"#).unwrap(),
+            Kind::ClicksBlocked,
+        );
+        assert!(matches!(short.parts, Spans::Short(_)));
+    }
+
+    #[test]
     fn malicious_and_exposed() {
         let event: SiemEvent = serde_json::from_str(
             r#"{"threatsInfoMap": [{"classification": "spam"}, {"classification": "MALWARE",
                 "threatStatus": "active", "threatID": "t"}]}"#,
         )
         .unwrap();
-        let facts = Event::of(event, "messages_delivered");
+        let facts = Event::of(event, Kind::MessagesDelivered);
         assert!(facts.is_malicious() && facts.is_exposure() && !facts.is_click());
         assert_eq!(facts.threats().count(), 2);
         assert_eq!(facts.threats().nth(1).map(|t| t.threat_id), Some("t"));
         let click: SiemEvent =
             serde_json::from_str(r#"{"classification": "spam", "threatStatus": "active"}"#)
                 .unwrap();
-        let facts = Event::of(click, "clicks_blocked");
+        let facts = Event::of(click, Kind::ClicksBlocked);
         assert!(!facts.is_malicious() && !facts.is_exposure() && facts.is_click());
     }
 }

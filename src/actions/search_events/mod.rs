@@ -398,7 +398,7 @@ fn split_answer(
             }
             let key = dedup_key(kind.name(), &event);
             let event = event.tagged("event_type", kind.json_name());
-            out.push((key, Event::of(event, kind.name())));
+            out.push((key, Event::of(event, *kind)));
         }
     }
     out

@@ -7,12 +7,12 @@ use foldhash::HashMap;
 use serde_json::{json, Map};
 
 use super::event::{Event, Field};
-use super::Plan;
+use super::{Kind, Plan};
 use crate::actions::context::Outcome;
 use crate::actions::tap_fields::html_escape;
 use crate::actions::verdict::Severity;
 use crate::params::time_window;
-use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, StreamedJson, Table};
+use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Row, StreamedJson, Table};
 
 pub(super) fn outcome(
     plan: &Plan,
@@ -35,7 +35,7 @@ pub(super) fn outcome(
         .kinds
         .iter()
         .map(|k| {
-            let n = events.iter().filter(|e| e.kind == k.name()).count();
+            let n = events.iter().filter(|e| e.kind == *k).count();
             format!("{}: {n}", k.name().replace('_', " "))
         })
         .collect();
@@ -91,16 +91,16 @@ pub(super) fn outcome(
             rows: clicks
                 .iter()
                 .map(|e| {
-                    vec![
-                        e.get(Field::Time).to_owned(),
-                        e.kind.to_owned(),
-                        e.recipients_text(),
-                        e.get(Field::Url).to_owned(),
-                        e.get(Field::Classification).to_owned(),
-                        e.get(Field::ThreatStatus).to_owned(),
-                        e.get(Field::ClickIp).to_owned(),
-                        e.get(Field::Campaign).to_owned(),
-                    ]
+                    Row::new([
+                        e.get(Field::Time),
+                        e.kind.name(),
+                        &e.recipients_text(),
+                        e.get(Field::Url),
+                        e.get(Field::Classification),
+                        e.get(Field::ThreatStatus),
+                        e.get(Field::ClickIp),
+                        e.get(Field::Campaign),
+                    ])
                 })
                 .collect(),
         });
@@ -126,16 +126,16 @@ pub(super) fn outcome(
                     let mut classes: Vec<&str> = e.threats().map(|t| t.classification).collect();
                     classes.dedup();
                     let threats: Vec<&str> = e.threats().map(|t| t.threat).collect();
-                    vec![
-                        e.get(Field::Time).to_owned(),
-                        e.kind.to_owned(),
-                        e.get(Field::Sender).to_owned(),
-                        e.recipients_text(),
-                        e.get(Field::Subject).to_owned(),
-                        threats.join(", "),
-                        classes.join(", "),
-                        e.get(Field::Quarantine).to_owned(),
-                    ]
+                    Row::new([
+                        e.get(Field::Time),
+                        e.kind.name(),
+                        e.get(Field::Sender),
+                        &e.recipients_text(),
+                        e.get(Field::Subject),
+                        &threats.join(", "),
+                        &classes.join(", "),
+                        e.get(Field::Quarantine),
+                    ])
                 })
                 .collect(),
         });
@@ -171,7 +171,7 @@ fn insight(events: &[Event]) -> Option<Insight> {
             format!(
                 "{} {} {} at {} ({})",
                 e.recipients_text(),
-                if e.kind == "clicks_permitted" {
+                if e.kind == Kind::ClicksPermitted {
                     "clicked"
                 } else {
                     "was blocked from"
@@ -186,7 +186,7 @@ fn insight(events: &[Event]) -> Option<Insight> {
                 e.get(Field::Subject),
                 e.get(Field::Sender),
                 e.recipients_text(),
-                if e.kind == "messages_delivered" {
+                if e.kind == Kind::MessagesDelivered {
                     "was delivered"
                 } else {
                     "was blocked"
