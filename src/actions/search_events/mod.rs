@@ -316,8 +316,8 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
             async move {
                 // The call's slot is free once the body is in: reading it goes on off the
                 // runtime thread while the next call is made. What the report reads of each
-                // event is read then too, and the event is written back to JSON text: one
-                // allocation per event kept for the result, not one per member.
+                // event is found then too, and each event is kept as the JSON text the result
+                // writes: one allocation per event, not one per member.
                 let answer = client
                     .siem_body(plan.endpoint, interval, &plan.statuses, &plan.types)
                     .await
