@@ -57,7 +57,8 @@ pub(crate) struct TapObject(Vec<(Key, Box<RawValue>)>);
 /// being allocated for every object: a week of SIEM events is hundreds of thousands of members.
 type Key = Cow<'static, str>;
 
-/// Member names of TAP's SIEM events and their threats, in byte order (for the binary search).
+/// Member names of TAP's SIEM events and their threats, in byte order, once each (a test holds
+/// them so).
 const KNOWN_NAMES: [&str; 46] = [
     "GUID",
     "QID",
@@ -175,15 +176,7 @@ impl TapObject {
     /// A member by its name or one of its drifted spellings: an exact match first, then one that
     /// differs in case only; a `null` member counts as absent.
     pub(crate) fn raw(&self, names: &[&str]) -> Option<&RawValue> {
-        let exact = names
-            .iter()
-            .find_map(|n| self.0.iter().find(|(k, _)| k == n));
-        let found = exact.or_else(|| {
-            self.0
-                .iter()
-                .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
-        });
-        found.map(|(_, v)| &**v).filter(|v| v.get() != "null")
+        find(self.0.iter().map(|(k, v)| (&**k, &**v)), names).filter(|v| v.get() != "null")
     }
 
     /// The members whose names match any of `names` (in any case), parsed, under TAP's keys and in
@@ -251,6 +244,21 @@ impl TapObject {
         let null = RawValue::from_string("null".to_owned()).ok()?;
         Some(std::mem::replace(v, null))
     }
+}
+
+/// The value of the member `names` finds among `members` (name, value): an exact spelling first,
+/// in the order of `names`, else the first member that differs in case only.
+fn find<'a, V>(members: impl Iterator<Item = (&'a str, V)> + Clone, names: &[&str]) -> Option<V> {
+    let exact = names
+        .iter()
+        .find_map(|n| members.clone().find(|(k, _)| k == n));
+    exact
+        .or_else(|| {
+            members
+                .clone()
+                .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+        })
+        .map(|(_, v)| v)
 }
 
 /// The JSON text of a scalar as text: a string as it is, a number or a boolean printed; anything
@@ -398,7 +406,7 @@ impl SiemEvent {
     }
 
     /// The members, as (name, JSON text).
-    fn members(&self) -> impl Iterator<Item = (&str, &str)> {
+    fn members(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
         self.members
             .iter()
             .map(|(k, at)| (&**k, self.text.get(at.clone()).unwrap_or("null")))
@@ -411,15 +419,8 @@ impl SiemEvent {
 
     /// As [`TapObject::text_of`].
     pub(crate) fn text_of(&self, names: &[&str]) -> String {
-        let exact = names
-            .iter()
-            .find_map(|n| self.members().find(|(k, _)| k == n));
-        let found = exact.or_else(|| {
-            self.members()
-                .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
-        });
-        match found {
-            Some((_, raw)) if raw != "null" && raw.len() <= SCALAR_LIMIT => scalar_text(raw),
+        match find(self.members(), names) {
+            Some(raw) if raw != "null" && raw.len() <= SCALAR_LIMIT => scalar_text(raw),
             _ => String::new(),
         }
     }
