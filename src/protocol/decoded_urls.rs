@@ -38,15 +38,16 @@ pub struct DecodedUrls {
 #[derive(Debug, Clone)]
 enum Buffer {
     Own(String),
-    /// Text shared with others, such as the request the encoded URLs were read from.
-    Shared(Arc<String>),
+    /// The request, shared: each text taken from it is the contents of a JSON string that held
+    /// no escapes, and so is written out as it is (see [`DecodedUrls::add_request`]).
+    Request(Arc<String>),
 }
 
 impl Buffer {
     fn as_str(&self) -> &str {
         match self {
             Buffer::Own(s) => s,
-            Buffer::Shared(s) => s,
+            Buffer::Request(s) => s,
         }
     }
 }
@@ -73,7 +74,7 @@ pub struct DecodedEntry {
 /// most 16 MiB and no decoded URL is longer than its encoded form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TextRef {
-    /// As returned by [`DecodedUrls::add_buffer`] or [`DecodedUrls::add_shared`]; [`OWN`] for the
+    /// As returned by [`DecodedUrls::add_buffer`] or [`DecodedUrls::add_request`]; [`OWN`] for the
     /// texts kept by [`DecodedUrls::push_text`].
     buffer: u32,
     start: u32,
@@ -129,9 +130,12 @@ impl DecodedUrls {
         self.buffers.len() - 1
     }
 
-    /// Keeps a shared text (the request) as a buffer, so that slices of it need no copy.
-    pub fn add_shared(&mut self, text: Arc<String>) -> usize {
-        self.buffers.push(Buffer::Shared(text));
+    /// Keeps the request text as a buffer, so that the URLs read from it need no copy. A
+    /// [`TextRef`] into it must be (a trimmed part of) the contents of one of its JSON strings
+    /// that held no escape, as a string borrowed by serde_json is: such text has no quote,
+    /// backslash or control character, so it is written without looking for any.
+    pub fn add_request(&mut self, text: Arc<String>) -> usize {
+        self.buffers.push(Buffer::Request(text));
         self.buffers.len() - 1
     }
 
@@ -193,13 +197,38 @@ impl DecodedUrls {
 
     /// The entries in order.
     pub fn iter(&self) -> impl Iterator<Item = DecodedUrl<'_>> {
-        self.chunks.iter().flatten().map(|e| DecodedUrl {
+        self.chunks.iter().flatten().map(|e| self.entry(e))
+    }
+
+    /// The entries in order, each with whether its encoded URL was read from the request (and
+    /// so needs no escaping; see [`DecodedUrls::add_request`]).
+    pub(crate) fn iter_for_writing(&self) -> impl Iterator<Item = (DecodedUrl<'_>, bool)> {
+        self.chunks.iter().flatten().map(|e| {
+            let from_request = matches!(
+                self.buffers.get(e.encoded_url.buffer as usize),
+                Some(Buffer::Request(_))
+            );
+            (self.entry(e), from_request)
+        })
+    }
+
+    /// [`DecodedUrls::new_entities`], each with whether its encoded URL was read from the
+    /// request, as [`DecodedUrls::iter_for_writing`] says.
+    pub(crate) fn new_entities_for_writing(&self) -> impl Iterator<Item = (DecodedUrl<'_>, bool)> {
+        self.iter_for_writing()
+            .zip(&self.new_entities)
+            .filter(|(_, &new)| new)
+            .map(|(url, _)| url)
+    }
+
+    fn entry<'a>(&'a self, e: &'a DecodedEntry) -> DecodedUrl<'a> {
+        DecodedUrl {
             encoded_url: self.resolve(&e.encoded_url),
             decoded_url: self.resolve(&e.decoded_url),
             source: e.source,
             layers: e.layers,
             extra: e.extra.as_deref(),
-        })
+        }
     }
 }
 

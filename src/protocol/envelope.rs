@@ -260,6 +260,14 @@ impl Entities {
         self.decoded.iter().flat_map(|list| list.new_entities())
     }
 
+    /// [`Entities::decoded`], each with whether its encoded URL was read from the request
+    /// ([`DecodedUrls::iter_for_writing`]).
+    pub(crate) fn decoded_for_writing(&self) -> impl Iterator<Item = (DecodedUrl<'_>, bool)> {
+        self.decoded
+            .iter()
+            .flat_map(|list| list.new_entities_for_writing())
+    }
+
     /// How many entities there are.
     pub fn len(&self) -> usize {
         self.listed.len() + self.decoded().count()

@@ -221,7 +221,7 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     let api_usable = mode == DecodeMode::Api || ctx.config.credentials().is_ok();
     let mut list = DecodedUrls::default();
     // Encoded URLs read straight from the request are kept as slices of it, not copied.
-    let request = list.add_shared(Arc::clone(&ctx.request_text));
+    let request = list.add_request(Arc::clone(&ctx.request_text));
     let (keep, mut results) = {
         let local = Local {
             request: &ctx.request_text,
