@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The benchmark suite: python3 benches/run.py [--rounds N] [--quick] [--before BINARY]
 
-Builds the release binary, then measures, each as median [min .. max] over several runs, and where it
-compares, side by side in the same run (runs of the two sides alternate):
+Builds the release binary (`cargo build --release`, and on Linux x86-64 also the static deployment
+build, `cargo release-static`: both are measured, each against every target), then measures, each
+as median [min .. max] over several runs, and where it compares, side by side in the same run (runs
+of the two sides alternate):
 
 1. start-up to envelope: a one-URL offline Decode URL request, whole process, against `python3 -c`
    running a plain Python decoder on the same request, and against the I/O floor (a C program,
@@ -24,8 +26,9 @@ side, and the envelopes of every benchmark request must be byte for byte the sam
 
 Every process runs with a clean environment (PATH and LANG only) and Python as `python3 -S -E`, so
 nothing inherited (PYTHONUNBUFFERED, site imports, log filters) changes what is compared. Stdin is
-a file and stdout a file, both in the page cache: a pipe pumped by this script would add its own
-cost to both sides of every ratio and flatter the slower one.
+a file in the page cache and stdout a pipe read by a small C program, as a platform reads the
+envelope: a pipe pumped by this script would add its own cost to both sides of every ratio and
+flatter the slower one.
 Only the standard library is used. The stubs listen on 127.0.0.1 only.
 """
 import argparse
@@ -46,7 +49,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
+# The plain `cargo build --release`, and on Linux x86-64 the deployment build (`cargo
+# release-static`, see .cargo/config.toml): both are measured, the static one first.
 BINARY = ROOT / "target" / "release" / "proofpoint-tap"
+STATIC_TARGET = "x86_64-unknown-linux-gnu"
+STATIC_BINARY = ROOT / "target" / STATIC_TARGET / "release" / "proofpoint-tap"
 PY_DECODER = ROOT / "benches" / "python_decoder.py"
 FIXTURES = ROOT / "tests" / "fixtures"
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -533,6 +540,10 @@ def main():
     rounds = 3 if args.quick else args.rounds
 
     subprocess.run(["cargo", "build", "--release", "--locked", "-q"], cwd=ROOT, check=True)
+    host = subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout
+    static = "host: %s" % STATIC_TARGET in host
+    if static:
+        subprocess.run(["cargo", "release-static", "-q"], cwd=ROOT, check=True)
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print("# proofpoint-tap benchmarks")
     print()
@@ -540,7 +551,11 @@ def main():
           subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip(),
           platform.python_version()))
     print("Each figure: median | min | max over %d runs; compared commands ran alternately." % rounds)
-    builds = [("proofpoint-tap", [str(BINARY)])]
+    if static:
+        builds = [("proofpoint-tap (static)", [str(STATIC_BINARY)]),
+                  ("proofpoint-tap (cargo build)", [str(BINARY)])]
+    else:
+        builds = [("proofpoint-tap", [str(BINARY)])]
     if args.before:
         builds.append(("before", [str(Path(args.before).resolve())]))
     identical = []
