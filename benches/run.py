@@ -550,7 +550,8 @@ def main():
     print("Machine: %s, %d cores, %s; %s; Python %s" % (cpu, os.cpu_count(), platform.system(),
           subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip(),
           platform.python_version()))
-    print("Each figure: median | min | max over %d runs; compared commands ran alternately." % rounds)
+    print("Each figure: median | min | max over %d runs (start-up %d, bulk decode %d: they are short and"
+          " noisy); compared commands ran alternately." % (rounds, max(rounds, 21) * 3, max(rounds, 15)))
     if static:
         builds = [("proofpoint-tap (static)", [str(STATIC_BINARY)]),
                   ("proofpoint-tap (cargo build)", [str(BINARY)])]
@@ -599,7 +600,7 @@ def main():
         check_distinct(json.loads(out), len(urls))
         size = len(out)
         runs = side_by_side([cmd for _, cmd in builds] + [PYTHON + [str(PY_DECODER)], [floor, str(size)]],
-                            bulk, rounds)
+                            bulk, max(rounds, 15))
         py, fl = runs[-2], runs[-1]
         for (name, _), ours in zip(builds, runs):
             table.row("%s, %s" % (label, name), ours)
@@ -635,7 +636,7 @@ def main():
     stub.shutdown()
     stub, uri = start_stub(0.05)
     siem = siem_request(uri)
-    runs = side_by_side([cmd for _, cmd in builds] + [PYTHON + ["-c", SIEM_CLIENT]], siem, max(3, rounds // 2))
+    runs = side_by_side([cmd for _, cmd in builds] + [PYTHON + ["-c", SIEM_CLIENT]], siem, rounds)
     table.within_bound("Search Events at 50 ms latency", builds, runs, math.ceil(168 / 4) * 50.0, 1.1)
     table.row("Search Events at 50 ms latency, threaded Python client", runs[-1],
               "%.2fx bound" % (statistics.median(runs[-1]) / (math.ceil(168 / 4) * 50.0)))
@@ -689,7 +690,7 @@ def main():
                 label, rss / py_rss, "met" if rss / py_rss <= 0.5 else "MISSED"))
     if args.before:
         print()
-        print("Envelopes byte for byte the same from both builds (metrics aside): %s." % ", ".join(identical))
+        print("Envelopes byte for byte the same from every build (metrics aside): %s." % ", ".join(identical))
 
     if not args.quick:
         print()
