@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::params::parameters;
 use crate::params::time_window::{self, TimeFrame, TimeWindow};
 use crate::params::{fold_choice, Flag, Integer, List};
-use crate::protocol::ErrorEntry;
+use crate::protocol::{ErrorEntry, Row};
 use crate::tap::{parse_json, SiemAnswer, SiemEvent};
 use event::{Event, Field};
 use foldhash::HashSet;
@@ -332,7 +332,7 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         })
         .buffered(ctx.config.max_concurrency);
 
-    let mut events: Vec<Event> = Vec::new();
+    let mut events: Vec<(Event, Row)> = Vec::new();
     let mut seen = HashSet::default();
     let mut errors: Vec<ErrorEntry> = Vec::new();
     let mut failures: Vec<Error> = Vec::new();
@@ -346,9 +346,9 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         match answer {
             Ok(fetched) => {
                 answered += 1;
-                for (key, event) in fetched {
+                for (key, event, row) in fetched {
                     if seen.insert(key) {
-                        events.push(event);
+                        events.push((event, row));
                     }
                 }
             }
@@ -376,20 +376,20 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     }
     // Newest first: the ISO-8601 times TAP sends sort as text.
     drop(seen);
-    events.sort_by(|a, b| b.get(Field::Time).cmp(a.get(Field::Time)));
+    events.sort_by(|(a, _), (b, _)| b.get(Field::Time).cmp(a.get(Field::Time)));
     events.truncate(plan.max);
     events.shrink_to_fit();
     let calls = (ctx.http_requests.load(Ordering::Relaxed) - sent_before) as usize;
     Ok(outcome(&plan, events, errors, calls, stopped_early))
 }
 
-/// The events of an answer that pass the hunting filters, each kind's list in turn; CPU work for
-/// a big answer, run off the runtime thread.
+/// The events of an answer that pass the hunting filters, each kind's list in turn, each with its
+/// de-duplication key and its table row; CPU work for a big answer, run off the runtime thread.
 fn split_answer(
     mut answer: SiemAnswer<SiemEvent>,
     kinds: &[Kind],
     hunt: &Hunt,
-) -> Vec<(String, Event)> {
+) -> Vec<(String, Event, Row)> {
     let mut out = Vec::new();
     for kind in kinds {
         for event in answer.take(kind.body_key()) {
@@ -398,7 +398,9 @@ fn split_answer(
             }
             let key = dedup_key(kind.name(), &event);
             let event = event.tagged("event_type", kind.json_name());
-            out.push((key, Event::of(event, *kind)));
+            let event = Event::of(event, *kind);
+            let row = report::row(&event);
+            out.push((key, event, row));
         }
     }
     out
