@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::params::parameters;
 use crate::params::time_window::{self, TimeFrame, TimeWindow};
 use crate::params::{fold_choice, Flag, Integer, List};
-use crate::protocol::{ErrorEntry, Row};
+use crate::protocol::ErrorEntry;
 use crate::tap::{parse_json, SiemAnswer, SiemEvent};
 use event::{Event, Field};
 use foldhash::HashSet;
@@ -332,7 +332,7 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         })
         .buffered(ctx.config.max_concurrency);
 
-    let mut events: Vec<(Event, Row)> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
     let mut seen = HashSet::default();
     let mut errors: Vec<ErrorEntry> = Vec::new();
     let mut failures: Vec<Error> = Vec::new();
@@ -346,9 +346,9 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
         match answer {
             Ok(fetched) => {
                 answered += 1;
-                for (key, event, row) in fetched {
+                for (key, event) in fetched {
                     if seen.insert(key) {
-                        events.push((event, row));
+                        events.push(event);
                     }
                 }
             }
@@ -376,20 +376,44 @@ pub(crate) async fn run(ctx: &Context, params: Params<'_>) -> Result<Outcome> {
     }
     // Newest first: the ISO-8601 times TAP sends sort as text.
     drop(seen);
-    events.sort_by(|(a, _), (b, _)| b.get(Field::Time).cmp(a.get(Field::Time)));
+    sort_moving_once(&mut events, |a, b| {
+        b.get(Field::Time).cmp(a.get(Field::Time))
+    });
     events.truncate(plan.max);
     events.shrink_to_fit();
     let calls = (ctx.http_requests.load(Ordering::Relaxed) - sent_before) as usize;
     Ok(outcome(&plan, events, errors, calls, stopped_early))
 }
 
-/// The events of an answer that pass the hunting filters, each kind's list in turn, each with its
-/// de-duplication key and its table row; CPU work for a big answer, run off the runtime thread.
+/// Sorts `items` as a stable sort by `compare` does, moving each item at most once: the order
+/// is found on positions, then applied in place, so there is no scratch copy of the items (a
+/// week's events are thousands, and the stable sort's scratch space is as large as half of them).
+fn sort_moving_once<T>(items: &mut [T], mut compare: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| compare(&items[a], &items[b]));
+    // Position k is to hold the item now at order[k]: each cycle of that mapping is followed
+    // once, and each position marked done as it is filled.
+    for start in 0..order.len() {
+        let mut k = start;
+        loop {
+            let from = order[k];
+            order[k] = k;
+            if from == start {
+                break;
+            }
+            items.swap(k, from);
+            k = from;
+        }
+    }
+}
+
+/// The events of an answer that pass the hunting filters, each kind's list in turn; CPU work for
+/// a big answer, run off the runtime thread.
 fn split_answer(
     mut answer: SiemAnswer<SiemEvent>,
     kinds: &[Kind],
     hunt: &Hunt,
-) -> Vec<(String, Event, Row)> {
+) -> Vec<(String, Event)> {
     let mut out = Vec::new();
     for kind in kinds {
         for event in answer.take(kind.body_key()) {
@@ -398,9 +422,7 @@ fn split_answer(
             }
             let key = dedup_key(kind.name(), &event);
             let event = event.tagged("event_type", kind.json_name());
-            let event = Event::of(event, *kind);
-            let row = report::row(&event);
-            out.push((key, event, row));
+            out.push((key, Event::of(event, *kind)));
         }
     }
     out

@@ -14,24 +14,13 @@ use crate::actions::verdict::Severity;
 use crate::params::time_window;
 use crate::protocol::{Entity, ErrorEntry, Insight, JsonResult, Row, StreamedJson, Table};
 
-/// The report of `found`, the events to list (newest first) each with its table row.
 pub(super) fn outcome(
     plan: &Plan,
-    found: Vec<(Event, Row)>,
+    events: Vec<Event>,
     errors: Vec<ErrorEntry>,
     calls: usize,
     stopped_early: bool,
 ) -> Outcome {
-    let mut events = Vec::with_capacity(found.len());
-    let (mut clicks, mut messages) = (Vec::new(), Vec::new());
-    for (event, row) in found {
-        if event.is_click() {
-            clicks.push(row);
-        } else {
-            messages.push(row);
-        }
-        events.push(event);
-    }
     let between = format!(
         "between {} and {}",
         time_window::format(plan.start),
@@ -82,19 +71,73 @@ pub(super) fn outcome(
         Vec::new()
     };
     let found = !events.is_empty();
+    let (clicks, messages): (Vec<&Event>, Vec<&Event>) = events.iter().partition(|e| e.is_click());
     let mut tables = Vec::new();
     if !clicks.is_empty() {
         tables.push(Table {
             title: "Clicks".into(),
-            columns: CLICK_COLUMNS.map(String::from).to_vec(),
-            rows: clicks,
+            columns: [
+                "Time",
+                "Type",
+                "Recipient",
+                "URL",
+                "Classification",
+                "Threat Status",
+                "Click IP",
+                "Campaign",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: clicks
+                .iter()
+                .map(|e| {
+                    Row::new([
+                        e.get(Field::Time),
+                        e.kind.name(),
+                        &e.recipients_text(),
+                        e.get(Field::Url),
+                        e.get(Field::Classification),
+                        e.get(Field::ThreatStatus),
+                        e.get(Field::ClickIp),
+                        e.get(Field::Campaign),
+                    ])
+                })
+                .collect(),
         });
     }
     if !messages.is_empty() {
         tables.push(Table {
             title: "Messages".into(),
-            columns: MESSAGE_COLUMNS.map(String::from).to_vec(),
-            rows: messages,
+            columns: [
+                "Time",
+                "Type",
+                "Sender",
+                "Recipients",
+                "Subject",
+                "Threats",
+                "Classification",
+                "Quarantine",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: messages
+                .iter()
+                .map(|e| {
+                    let mut classes: Vec<&str> = e.threats().map(|t| t.classification).collect();
+                    classes.dedup();
+                    let threats: Vec<&str> = e.threats().map(|t| t.threat).collect();
+                    Row::new([
+                        e.get(Field::Time),
+                        e.kind.name(),
+                        e.get(Field::Sender),
+                        &e.recipients_text(),
+                        e.get(Field::Subject),
+                        &threats.join(", "),
+                        &classes.join(", "),
+                        e.get(Field::Quarantine),
+                    ])
+                })
+                .collect(),
         });
     }
     let events = events.into_iter().map(Event::into_text).collect();
@@ -109,61 +152,6 @@ pub(super) fn outcome(
         errors,
         ..Outcome::completed(found, message)
     }
-}
-
-/// The columns of the Clicks table.
-const CLICK_COLUMNS: [&str; 8] = [
-    "Time",
-    "Type",
-    "Recipient",
-    "URL",
-    "Classification",
-    "Threat Status",
-    "Click IP",
-    "Campaign",
-];
-
-/// The columns of the Messages table.
-const MESSAGE_COLUMNS: [&str; 8] = [
-    "Time",
-    "Type",
-    "Sender",
-    "Recipients",
-    "Subject",
-    "Threats",
-    "Classification",
-    "Quarantine",
-];
-
-/// The event's row in its table, Clicks or Messages ([`CLICK_COLUMNS`], [`MESSAGE_COLUMNS`]).
-/// Made as each answer is read, off the runtime thread while the next calls are out, rather than
-/// for every event after the last answer, where it was a sixth of what the run did then.
-pub(super) fn row(e: &Event) -> Row {
-    if e.is_click() {
-        return Row::new([
-            e.get(Field::Time),
-            e.kind.name(),
-            &e.recipients_text(),
-            e.get(Field::Url),
-            e.get(Field::Classification),
-            e.get(Field::ThreatStatus),
-            e.get(Field::ClickIp),
-            e.get(Field::Campaign),
-        ]);
-    }
-    let mut classes: Vec<&str> = e.threats().map(|t| t.classification).collect();
-    classes.dedup();
-    let threats: Vec<&str> = e.threats().map(|t| t.threat).collect();
-    Row::new([
-        e.get(Field::Time),
-        e.kind.name(),
-        e.get(Field::Sender),
-        &e.recipients_text(),
-        e.get(Field::Subject),
-        &threats.join(", "),
-        &classes.join(", "),
-        e.get(Field::Quarantine),
-    ])
 }
 
 /// One insight when anything malicious turned up: who clicked what, and which malicious messages

@@ -91,3 +91,17 @@ fn invalid_windows() {
     assert!(msg(json!({"start_time": "2021-03-10T00:00:00Z"})).contains("more than 7 days back"));
     assert!(msg(json!({"max_events": 10001})).contains("between 1 and 10000"));
 }
+
+#[test]
+fn sorting_in_place_is_the_stable_sort() {
+    // Keys with many ties, so that stability shows; every permutation kind (fixed points, long
+    // and short cycles) comes up across the lengths.
+    for len in 0..40usize {
+        let items: Vec<(u8, usize)> = (0..len).map(|i| (((i * 7 + len) % 5) as u8, i)).collect();
+        let mut expected = items.clone();
+        expected.sort_by_key(|item| std::cmp::Reverse(item.0));
+        let mut sorted = items;
+        sort_moving_once(&mut sorted, |a, b| b.0.cmp(&a.0));
+        assert_eq!(sorted, expected, "{len} items");
+    }
+}
