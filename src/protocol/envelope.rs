@@ -381,8 +381,11 @@ pub struct Row {
 impl Row {
     /// A row of these cells.
     pub fn new<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Row {
-        let mut text = String::new();
-        let mut ends = Vec::new();
+        // Sized first, so that the text and the ends are each one allocation of the size kept:
+        // grown cell by cell they were a dozen reallocations a row, and tables have thousands.
+        let cells: Vec<S> = cells.into_iter().collect();
+        let mut text = String::with_capacity(cells.iter().map(|c| c.as_ref().len()).sum());
+        let mut ends = Vec::with_capacity(cells.len());
         for cell in cells {
             text.push_str(cell.as_ref());
             // Past 4 GiB a cell reads as empty rather than wrong.
