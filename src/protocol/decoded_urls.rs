@@ -179,10 +179,7 @@ impl DecodedUrls {
 
     /// The entries marked as new entities, in order.
     pub fn new_entities(&self) -> impl Iterator<Item = DecodedUrl<'_>> {
-        self.iter()
-            .zip(&self.new_entities)
-            .filter(|(_, &new)| new)
-            .map(|(url, _)| url)
+        self.new_entities_for_writing().map(|(url, _)| url)
     }
 
     /// Number of entries.

@@ -257,7 +257,7 @@ impl Entities {
 
     /// The decoded URLs that are new entities, after the listed ones.
     pub fn decoded(&self) -> impl Iterator<Item = DecodedUrl<'_>> {
-        self.decoded.iter().flat_map(|list| list.new_entities())
+        self.decoded_for_writing().map(|(url, _)| url)
     }
 
     /// [`Entities::decoded`], each with whether its encoded URL was read from the request

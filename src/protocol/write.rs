@@ -209,7 +209,8 @@ fn write_str(out: &mut impl Write, s: &str) -> io::Result<()> {
 
 /// An encoded URL: as is between quotes when it was read from the request, since it was the
 /// contents of a JSON string without escapes there (half the bytes of a bulk envelope are these,
-/// and looking through them again was a tenth of its instructions); else as [`write_str`].
+/// and looking through them again was 7 % of a bulk decode's instructions); else as
+/// [`write_str`].
 fn write_encoded(out: &mut impl Write, s: &str, from_request: bool) -> io::Result<()> {
     if !from_request {
         return write_str(out, s);
