@@ -285,6 +285,11 @@ int main(int argc, char **argv) {
             if (posix_spawnp(&pid, cmds[c][0], &fa, 0, cmds[c], environ)) return 1;
             waitpid(pid, &status, 0);
             clock_gettime(CLOCK_MONOTONIC, &b);
+            /* A run that failed is not a time: the suite stops. */
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                fprintf(stderr, "%s: exit status %d\n", cmds[c][0], status);
+                return 2;
+            }
             close(out[1]);
             while (read(out[0], sink, sizeof sink) > 0) {}
             close(out[0]);
