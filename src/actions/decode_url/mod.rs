@@ -445,7 +445,11 @@ fn current_cpu() -> Option<usize> {
 fn leave_cpu(cpu: Option<usize>) {
     #[cfg(target_os = "linux")]
     if let Some(cpu) = cpu {
-        use rustix::thread::{sched_getaffinity, sched_setaffinity};
+        use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
+        // A CPU past what the set can name (it would index out of it) is left alone.
+        if cpu >= CpuSet::MAX_CPU {
+            return;
+        }
         let Ok(allowed) = sched_getaffinity(None) else {
             return;
         };

@@ -49,3 +49,24 @@ fn decoding_stops_at_its_stop_time() {
     assert_eq!(count(&results, false), inputs.len());
     assert_eq!(results.len(), inputs.len().div_ceil(CHUNK));
 }
+
+/// A helper narrows its affinity only for the move: whatever it was allowed before, it is
+/// allowed again after, so the scheduler may still place it anywhere later.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_helper_leaving_its_spawners_cpu_gets_its_affinity_back() {
+    use rustix::thread::sched_getaffinity;
+    let here = current_cpu();
+    assert!(here.is_some());
+    std::thread::spawn(move || {
+        let before = sched_getaffinity(None).expect("affinity");
+        leave_cpu(here);
+        let after = sched_getaffinity(None).expect("affinity");
+        assert_eq!(before, after);
+        // A CPU number past what an affinity set can hold changes nothing, and does not panic.
+        leave_cpu(Some(rustix::thread::CpuSet::MAX_CPU));
+        assert_eq!(sched_getaffinity(None).expect("affinity"), before);
+    })
+    .join()
+    .unwrap();
+}
